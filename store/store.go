@@ -1,0 +1,214 @@
+// Package store is the database handle every package shares: SQLite (the embedded default) or
+// PostgreSQL behind one API, write and read transactions, an injected clock, and the migration
+// runner. SQL is written once with ? placeholders; the dialect rewrites it for PostgreSQL.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "github.com/ncruces/go-sqlite3/driver"
+)
+
+// DB is an open database: one writer and a pool of readers on SQLite, one pool on PostgreSQL.
+type DB struct {
+	Dialect Dialect
+	// Now is the clock every transaction reads; tests replace it.
+	Now    func() time.Time
+	writer *sql.DB
+	reader *sql.DB
+	dsn    string
+}
+
+// Open opens the database a DSN names: postgres://… or postgresql://… for PostgreSQL,
+// sqlite:PATH or a plain file path for SQLite.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return openPostgres(ctx, dsn)
+	}
+	return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("store: empty SQLite path")
+	}
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=foreign_keys(on)&_pragma=synchronous(normal)"
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
+	writer, err := sql.Open("sqlite3", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	// One writer: SQLite allows one at a time anyway, and queueing in Go beats spinning on
+	// SQLITE_BUSY.
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxIdleTime(0)
+	reader, err := sql.Open("sqlite3", base+"&_pragma=query_only(on)")
+	if err != nil {
+		writer.Close()
+		return nil, err
+	}
+	readers := max(4, 2*runtime.GOMAXPROCS(0))
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
+	db := &DB{Dialect: sqliteDialect{}, Now: time.Now, writer: writer, reader: reader, dsn: path}
+	// Opening the writer first creates the file and switches it to WAL before readers arrive.
+	if err := writer.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse PostgreSQL DSN: %w", err)
+	}
+	pool := stdlib.OpenDB(*cfg)
+	pool.SetMaxOpenConns(max(8, 4*runtime.GOMAXPROCS(0)))
+	pool.SetMaxIdleConns(max(8, 4*runtime.GOMAXPROCS(0)))
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	db := &DB{Dialect: postgresDialect{}, Now: time.Now, writer: pool, reader: pool, dsn: dsn}
+	if err := pool.PingContext(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store: connect to PostgreSQL: %w", err)
+	}
+	return db, nil
+}
+
+// Close closes every connection.
+func (db *DB) Close() error {
+	err := db.writer.Close()
+	if db.reader != db.writer {
+		err = errors.Join(err, db.reader.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.reader.PingContext(ctx) }
+
+// IsPostgres reports whether the database is PostgreSQL.
+func (db *DB) IsPostgres() bool { return db.Dialect.Name() == "postgres" }
+
+// Query runs a read outside any transaction, on the read pool.
+func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.reader.QueryContext(ctx, db.Dialect.Rebind(query), args...)
+}
+
+// QueryRow runs a single-row read outside any transaction, on the read pool.
+func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.reader.QueryRowContext(ctx, db.Dialect.Rebind(query), args...)
+}
+
+// Tx is a transaction. Its Now is the clock reading taken when it began, so every row written
+// in one use case carries the same time.
+type Tx struct {
+	db   *DB
+	conn *sql.Conn
+	now  time.Time
+}
+
+// Now is the time the transaction began, in UTC.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// DB is the database the transaction belongs to.
+func (tx *Tx) DB() *DB { return tx.db }
+
+// Exec runs a statement.
+func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.conn.ExecContext(ctx, tx.db.Dialect.Rebind(query), args...)
+}
+
+// Query runs a query.
+func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.conn.QueryContext(ctx, tx.db.Dialect.Rebind(query), args...)
+}
+
+// QueryRow runs a single-row query.
+func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.conn.QueryRowContext(ctx, tx.db.Dialect.Rebind(query), args...)
+}
+
+// Insert runs an INSERT and returns the id the database gave the new row. The statement must
+// not have a RETURNING clause of its own.
+func (tx *Tx) Insert(ctx context.Context, query string, args ...any) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, query+" RETURNING id", args...).Scan(&id)
+	return id, err
+}
+
+// Write runs fn in a write transaction: BEGIN IMMEDIATE on SQLite (so the write lock is taken
+// up front and never upgraded), READ COMMITTED on PostgreSQL. fn's error rolls everything back.
+func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.run(ctx, db.writer, db.Dialect.beginWrite(), fn)
+}
+
+// Read runs fn in a read-only transaction that sees one snapshot of the database.
+func (db *DB) Read(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.run(ctx, db.reader, db.Dialect.beginRead(), fn)
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, begin string, fn func(tx *Tx) error) (err error) {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: get connection: %w", err)
+	}
+	tx := &Tx{db: db, conn: conn, now: db.Now().UTC()}
+	if _, err := conn.ExecContext(ctx, begin); err != nil {
+		conn.Close()
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			// A panic in fn: roll back before the connection goes back to the pool.
+			tx.rollback()
+			conn.Close()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		done = true
+		tx.rollback()
+		conn.Close()
+		return err
+	}
+	done = true
+	_, err = conn.ExecContext(context.WithoutCancel(ctx), "COMMIT")
+	if err != nil {
+		tx.rollback()
+		conn.Close()
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return conn.Close()
+}
+
+// rollback ends the transaction; a connection that cannot roll back is discarded, never reused
+// with a transaction still open.
+func (tx *Tx) rollback() {
+	if _, err := tx.conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		tx.conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+}
+
+// Raw gives fn the driver's own connection inside the transaction: *pgx.Conn on PostgreSQL,
+// *sqlite3.Conn on SQLite. Bulk loads use it.
+func (tx *Tx) Raw(fn func(driverConn any) error) error {
+	return tx.conn.Raw(func(dc any) error {
+		if c, ok := dc.(*stdlib.Conn); ok {
+			return fn(c.Conn())
+		}
+		return fn(dc)
+	})
+}

@@ -1,0 +1,196 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"grassroots/store"
+	"grassroots/store/storetest"
+)
+
+var testSchema = store.Migrations{Package: "storetest", FS: fstest.MapFS{
+	"schema/sqlite/001_things.sql": {Data: []byte(`
+		CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n INTEGER NOT NULL);
+		CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);`)},
+	"schema/sqlite/002_more.sql": {Data: []byte(`ALTER TABLE things ADD COLUMN tag TEXT;`)},
+	"schema/postgres/001_things.sql": {Data: []byte(`
+		CREATE TABLE things (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name TEXT NOT NULL UNIQUE, n BIGINT NOT NULL);
+		CREATE TABLE notes (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body TEXT NOT NULL);`)},
+	"schema/postgres/002_more.sql": {Data: []byte(`ALTER TABLE things ADD COLUMN tag TEXT;`)},
+}}
+
+func TestStore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+
+		t.Run("migrations apply once and are recorded per package", func(t *testing.T) {
+			if err := db.Migrate(ctx, testSchema); err != nil {
+				t.Fatalf("second migrate: %v", err)
+			}
+			var n int
+			if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE package = ?`, "storetest").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 2 {
+				t.Fatalf("applied migrations = %d, want 2", n)
+			}
+			pending, err := db.Pending(ctx, testSchema)
+			if err != nil || pending != 0 {
+				t.Fatalf("pending = %d, %v; want 0", pending, err)
+			}
+		})
+
+		t.Run("insert returns ids and commit makes rows visible", func(t *testing.T) {
+			var id1, id2 int64
+			err := db.Write(ctx, func(tx *store.Tx) error {
+				var err error
+				if id1, err = tx.Insert(ctx, `INSERT INTO things (name, n) VALUES (?, ?)`, "a", 1); err != nil {
+					return err
+				}
+				id2, err = tx.Insert(ctx, `INSERT INTO things (name, n) VALUES (?, ?)`, "b", 2)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id1 <= 0 || id2 <= id1 {
+				t.Fatalf("ids %d, %d: want increasing positive ids", id1, id2)
+			}
+			var sum int
+			if err := db.QueryRow(ctx, `SELECT SUM(n) FROM things WHERE name IN (?, ?)`, "a", "b").Scan(&sum); err != nil || sum != 3 {
+				t.Fatalf("sum = %d, %v; want 3", sum, err)
+			}
+		})
+
+		t.Run("an error rolls the whole transaction back", func(t *testing.T) {
+			boom := errors.New("boom")
+			err := db.Write(ctx, func(tx *store.Tx) error {
+				if _, err := tx.Exec(ctx, `INSERT INTO things (name, n) VALUES (?, ?)`, "c", 3); err != nil {
+					return err
+				}
+				return boom
+			})
+			if !errors.Is(err, boom) {
+				t.Fatalf("err = %v, want boom", err)
+			}
+			var n int
+			db.QueryRow(ctx, `SELECT COUNT(*) FROM things WHERE name = ?`, "c").Scan(&n)
+			if n != 0 {
+				t.Fatal("row of a failed transaction is visible")
+			}
+		})
+
+		t.Run("a panic rolls back and the connection stays usable", func(t *testing.T) {
+			func() {
+				defer func() { recover() }()
+				db.Write(ctx, func(tx *store.Tx) error {
+					tx.Exec(ctx, `INSERT INTO things (name, n) VALUES (?, ?)`, "p", 9)
+					panic("oops")
+				})
+			}()
+			err := db.Write(ctx, func(tx *store.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO notes (body) VALUES (?)`, "after panic")
+				return err
+			})
+			if err != nil {
+				t.Fatalf("write after panic: %v", err)
+			}
+			var n int
+			db.QueryRow(ctx, `SELECT COUNT(*) FROM things WHERE name = ?`, "p").Scan(&n)
+			if n != 0 {
+				t.Fatal("row of a panicked transaction is visible")
+			}
+		})
+
+		t.Run("unique violations are recognised", func(t *testing.T) {
+			err := db.Write(ctx, func(tx *store.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO things (name, n) VALUES (?, ?)`, "a", 5)
+				return err
+			})
+			if err == nil || !db.Dialect.IsUniqueViolation(err) {
+				t.Fatalf("err = %v, want a unique violation", err)
+			}
+		})
+
+		t.Run("the transaction clock is the injected one", func(t *testing.T) {
+			fixed := time.Date(2026, 3, 1, 2, 3, 4, 5000, time.UTC)
+			old := db.Now
+			db.Now = func() time.Time { return fixed }
+			defer func() { db.Now = old }()
+			db.Write(ctx, func(tx *store.Tx) error {
+				if !tx.Now().Equal(fixed) {
+					t.Errorf("tx.Now = %v, want %v", tx.Now(), fixed)
+				}
+				return nil
+			})
+		})
+
+		t.Run("CopyRows loads many rows", func(t *testing.T) {
+			rows := make([][]any, 1000)
+			for i := range rows {
+				rows[i] = []any{"bulk note " + string(rune('a'+i%26))}
+			}
+			err := db.Write(ctx, func(tx *store.Tx) error {
+				return db.Dialect.CopyRows(ctx, tx, "notes", []string{"body"}, rows)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			db.QueryRow(ctx, `SELECT COUNT(*) FROM notes WHERE body LIKE 'bulk note %'`).Scan(&n)
+			if n != 1000 {
+				t.Fatalf("bulk rows = %d, want 1000", n)
+			}
+		})
+
+		t.Run("read transactions see one snapshot", func(t *testing.T) {
+			err := db.Read(ctx, func(tx *store.Tx) error {
+				var before, after int
+				if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM notes`).Scan(&before); err != nil {
+					return err
+				}
+				if err := db.Write(ctx, func(w *store.Tx) error {
+					_, err := w.Exec(ctx, `INSERT INTO notes (body) VALUES ('during read')`)
+					return err
+				}); err != nil {
+					return err
+				}
+				if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM notes`).Scan(&after); err != nil {
+					return err
+				}
+				if after != before {
+					t.Errorf("snapshot moved from %d to %d rows", before, after)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}, testSchema)
+}
+
+func TestRebind(t *testing.T) {
+	db := storetest.SQLite(t)
+	if got := db.Dialect.Rebind("SELECT ?"); got != "SELECT ?" {
+		t.Fatalf("sqlite rebind changed the query: %q", got)
+	}
+}
+
+func TestTimeFormatSortsAsText(t *testing.T) {
+	a := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	b := a.Add(time.Microsecond)
+	if !(store.FormatTime(a) < store.FormatTime(b)) {
+		t.Fatalf("%s !< %s", store.FormatTime(a), store.FormatTime(b))
+	}
+	back, err := store.ParseTime(store.FormatTime(b))
+	if err != nil || !back.Equal(b) {
+		t.Fatalf("round trip %v → %v, %v", b, back, err)
+	}
+	if got := store.LocalDate(time.Date(2026, 12, 31, 16, 30, 0, 0, time.UTC)); got != "2027-01-01" {
+		t.Fatalf("LocalDate = %s, want 2027-01-01 in Asia/Shanghai", got)
+	}
+}
