@@ -148,6 +148,7 @@ type Principal struct {
 	MustChangePassword bool
 	Grants             []Grant
 	system             bool
+	session            string // id of the session p signed in with, "" for tokens and the system
 }
 
 // System is the principal of the operator at the command line: every permission everywhere.
@@ -167,6 +168,30 @@ func (p *Principal) Actor() audit.Actor {
 // Can reports whether p holds perm anywhere, for itself or on some subtree.
 func (p *Principal) Can(perm Permission) bool {
 	return !p.Scope(perm).Empty()
+}
+
+// CanGrant reports whether p may give role on the organisation at orgPath: p must manage
+// accounts there and hold every permission of the role there itself, so that no one can hand
+// out more than they have. The admin role also means every permission registered in future, so
+// only an admin of that subtree may grant it.
+func (p *Principal) CanGrant(role Role, orgPath string) bool {
+	if p.system {
+		return true
+	}
+	if !p.Scope(UsersManage).Covers(orgPath) {
+		return false
+	}
+	for _, perm := range role.Permissions {
+		if !p.Scope(perm).Covers(orgPath) {
+			return false
+		}
+	}
+	if role.Key == RoleAdmin {
+		return slices.ContainsFunc(p.Grants, func(g Grant) bool {
+			return g.Role.Key == RoleAdmin && strings.HasPrefix(orgPath, g.OrgPath)
+		})
+	}
+	return true
 }
 
 // Scope is where p may exercise perm.

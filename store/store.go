@@ -212,3 +212,13 @@ func (tx *Tx) Raw(fn func(driverConn any) error) error {
 		return fn(dc)
 	})
 }
+
+// Backup writes a consistent copy of a SQLite database to path while others keep writing: VACUUM
+// INTO reads one snapshot. PostgreSQL deployments use pg_dump.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	if db.IsPostgres() {
+		return errors.New("store: back up PostgreSQL with pg_dump")
+	}
+	_, err := db.writer.ExecContext(ctx, "VACUUM INTO ?", path)
+	return err
+}

@@ -194,3 +194,30 @@ func TestTimeFormatSortsAsText(t *testing.T) {
 		t.Fatalf("LocalDate = %s, want 2027-01-01 in Asia/Shanghai", got)
 	}
 }
+
+func TestBackupCopiesALiveDatabase(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t, testSchema)
+	if err := db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO notes (body) VALUES ('before backup')`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	target := t.TempDir() + "/copy.db"
+	if err := db.Backup(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	copyDB, err := store.Open(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copyDB.Close()
+	var body string
+	if err := copyDB.QueryRow(ctx, `SELECT body FROM notes`).Scan(&body); err != nil || body != "before backup" {
+		t.Fatalf("backup holds %q, %v", body, err)
+	}
+	if pending, err := copyDB.Pending(ctx, testSchema); err != nil || pending != 0 {
+		t.Fatalf("backup pending migrations = %d, %v", pending, err)
+	}
+}
