@@ -1,4 +1,6 @@
 -- The organisation tree with materialised paths ("/1/5/23/"): a subtree is one range scan.
+-- depth is the number of ids in the path (a root has depth 1). Archived nodes keep their place
+-- and history; names and division codes need only be unique among live nodes.
 CREATE TABLE orgs (
 	id INTEGER PRIMARY KEY,
 	parent_id INTEGER REFERENCES orgs (id),
@@ -14,7 +16,9 @@ CREATE TABLE orgs (
 );
 CREATE INDEX orgs_path ON orgs (path);
 CREATE INDEX orgs_parent ON orgs (parent_id, sort_order, id);
-CREATE UNIQUE INDEX orgs_division_code ON orgs (division_code) WHERE division_code IS NOT NULL;
+CREATE INDEX orgs_name ON orgs (name);
+CREATE UNIQUE INDEX orgs_sibling_name ON orgs (COALESCE(parent_id, 0), name) WHERE archived_at IS NULL;
+CREATE UNIQUE INDEX orgs_division_code ON orgs (division_code) WHERE division_code IS NOT NULL AND archived_at IS NULL;
 
 CREATE TABLE people (
 	id INTEGER PRIMARY KEY,
@@ -30,7 +34,9 @@ CREATE TABLE people (
 	created_at TEXT NOT NULL,
 	updated_at TEXT NOT NULL
 );
-CREATE INDEX people_org ON people (org_id, id);
+-- A list of people in a subtree reads this index only: the organisations' ids come from
+-- orgs_path, and the live people of each, with their ids, from here.
+CREATE INDEX people_org ON people (org_id, archived_at, id);
 CREATE INDEX people_name ON people (name);
 
 CREATE TABLE person_categories (
@@ -40,13 +46,14 @@ CREATE TABLE person_categories (
 );
 CREATE INDEX person_categories_category ON person_categories (category, person_id);
 
--- A person's posts in organisations other than (or as well as) their home organisation.
+-- A person's posts (党支部书记, 主管领导 …) in organisations other than, or as well as, their
+-- home organisation. A post ends by getting ended_on; it is never deleted.
 CREATE TABLE memberships (
 	id INTEGER PRIMARY KEY,
 	person_id INTEGER NOT NULL REFERENCES people (id),
 	org_id INTEGER NOT NULL REFERENCES orgs (id),
-	position TEXT NOT NULL DEFAULT '',
-	started_on TEXT,
+	position TEXT NOT NULL,
+	started_on TEXT NOT NULL,
 	ended_on TEXT,
 	created_at TEXT NOT NULL
 );
