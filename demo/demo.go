@@ -1,0 +1,129 @@
+// Package demo builds the demo world through the services, as users would: a community in
+// 元阳县 with its Party branch and retired members, four government units in 西山区, key
+// enterprises in 永胜县 and villages in 昭通市. Names and numbers are invented.
+package demo
+
+import (
+	"context"
+	"fmt"
+
+	"grassroots/auth"
+	"grassroots/org"
+	"grassroots/store"
+)
+
+// Account is a demo sign-in the operator may hand out.
+type Account struct {
+	Username string
+	Role     string
+	Org      string
+	Password string // empty when the operator chose it
+}
+
+// builder carries the services and the invented people while the world is built.
+type builder struct {
+	ctx      context.Context
+	orgs     *org.Service
+	auth     *auth.Service
+	sys      *auth.Principal
+	names    *namer
+	password string
+	accounts []Account
+}
+
+// SeedIfEmpty builds the demo world when the database has no organisation yet. Demo accounts
+// get password when it is set, otherwise a generated one each (changed at first login).
+func SeedIfEmpty(ctx context.Context, db *store.DB, password string) ([]Account, bool, error) {
+	b := &builder{ctx: ctx, orgs: org.NewService(db), auth: auth.NewService(db), sys: auth.System(),
+		names: newNamer(), password: password}
+	roots, err := b.orgs.Children(ctx, b.sys, 0, true)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(roots) > 0 {
+		return nil, false, nil
+	}
+	if err := b.build(); err != nil {
+		return nil, false, fmt.Errorf("demo: %w (delete the database and start again)", err)
+	}
+	return b.accounts, true, nil
+}
+
+// The steps report the first error; each service call is its own transaction, so a failure
+// leaves what was built before it.
+func (b *builder) build() error {
+	province, err := b.org(nil, "云南省", org.KindProvince, "530000000000")
+	if err != nil {
+		return err
+	}
+	for _, step := range []func(org.Org) error{b.yuanyang, b.xishan, b.yongsheng, b.zhaotong} {
+		if err := step(province); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *builder) org(parent *org.Org, name string, kind org.Kind, code string) (org.Org, error) {
+	in := org.OrgInput{Name: name, Kind: kind, DivisionCode: code}
+	if parent != nil {
+		in.ParentID = parent.ID
+	}
+	return b.orgs.CreateOrg(b.ctx, b.sys, in)
+}
+
+// chain creates nested organisations, each under the one before, and returns the last.
+func (b *builder) chain(parent org.Org, nodes ...org.OrgInput) (org.Org, error) {
+	for _, n := range nodes {
+		n.ParentID = parent.ID
+		var err error
+		if parent, err = b.orgs.CreateOrg(b.ctx, b.sys, n); err != nil {
+			return org.Org{}, err
+		}
+	}
+	return parent, nil
+}
+
+// personSpec says what kind of person to invent.
+type personSpec struct {
+	region     string // six-digit region code of the 身份证号
+	minAge     int
+	maxAge     int
+	party      bool
+	categories []string
+}
+
+func (b *builder) person(o org.Org, spec personSpec) (org.Person, error) {
+	male := b.names.chance(0.55)
+	birth := b.names.birth(spec.minAge, spec.maxAge)
+	in := org.PersonInput{
+		OrgID: o.ID, Name: b.names.name(male), IDNumber: b.names.idNumber(spec.region, birth, male),
+		Mobile: b.names.mobile(), PoliticalStatus: "群众", Categories: spec.categories,
+	}
+	switch {
+	case spec.party:
+		in.PoliticalStatus, in.PartyJoinedOn = "中共党员", b.names.partyJoined(birth)
+	case 2026-birth.Year() <= 28 && b.names.chance(0.5):
+		in.PoliticalStatus = "共青团员"
+	}
+	return b.orgs.CreatePerson(b.ctx, b.sys, in)
+}
+
+func (b *builder) post(p org.Person, o org.Org, position, since string) error {
+	_, err := b.orgs.AddMembership(b.ctx, b.sys, org.MembershipInput{PersonID: p.ID, OrgID: o.ID, Position: position, StartedOn: since})
+	return err
+}
+
+// account opens a demo sign-in for a person with one role on one organisation.
+func (b *builder) account(username string, role auth.RoleKey, o org.Org, person org.Person) error {
+	_, generated, err := b.auth.CreateUser(b.ctx, b.sys, auth.NewUser{
+		Username: username, DisplayName: person.Name, PersonID: person.ID, Password: b.password,
+		Grants: []auth.GrantInput{{Role: role, OrgID: o.ID}},
+	})
+	if err != nil {
+		return fmt.Errorf("account %s: %w", username, err)
+	}
+	r, _ := auth.LookupRole(role)
+	b.accounts = append(b.accounts, Account{Username: username, Role: r.Name, Org: o.Name, Password: generated})
+	return nil
+}

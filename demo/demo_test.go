@@ -1,0 +1,89 @@
+package demo_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"grassroots/audit"
+	"grassroots/auth"
+	"grassroots/demo"
+	"grassroots/org"
+	"grassroots/store"
+	"grassroots/store/storetest"
+)
+
+func TestMain(m *testing.M) {
+	auth.Argon2 = auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}
+	os.Exit(m.Run())
+}
+
+func TestDemoWorld(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		accounts, seeded, err := demo.SeedIfEmpty(ctx, db, "")
+		if err != nil || !seeded {
+			t.Fatalf("seed = %v, %v", seeded, err)
+		}
+		if len(accounts) != 5 {
+			t.Fatalf("demo accounts = %d, want 5", len(accounts))
+		}
+		for _, a := range accounts {
+			if a.Password == "" {
+				t.Errorf("account %s has no generated password", a.Username)
+			}
+		}
+
+		svc := org.NewService(db)
+		sys := auth.System()
+		community, err := svc.FindOrgByPath(ctx, sys, "元阳县/元城镇/元城镇社区")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := svc.Stats(ctx, sys, community.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.People != 30 {
+			t.Errorf("元城镇社区 has %d people, want 30", st.People)
+		}
+		retirees := 0
+		for _, c := range st.ByCategory {
+			if c.Label == "离退休" {
+				retirees = c.Count
+			}
+		}
+		if retirees != 10 {
+			t.Errorf("元城镇社区 has %d retirees, want 10", retirees)
+		}
+
+		xishan, err := svc.FindOrgByPath(ctx, sys, "昆明市/西山区")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := svc.Stats(ctx, sys, xishan.ID); st.People != 80 {
+			t.Errorf("西山区 has %d civil servants, want 80", st.People)
+		}
+		zhaotong, err := svc.FindOrgByCode(ctx, sys, "530600000000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		villages := 0
+		st, _ = svc.Stats(ctx, sys, zhaotong.ID)
+		for _, c := range st.OrgsByKind {
+			if c.Key == string(org.KindVillage) {
+				villages = c.Count
+			}
+		}
+		if villages != 12 {
+			t.Errorf("昭通市 has %d villages, want 12", villages)
+		}
+
+		if _, seeded, err := demo.SeedIfEmpty(ctx, db, ""); err != nil || seeded {
+			t.Fatalf("second seed = %v, %v; want no-op", seeded, err)
+		}
+		if _, err := audit.Verify(ctx, db); err != nil {
+			t.Fatalf("audit chain after seeding: %v", err)
+		}
+	}, audit.Migrations, org.Migrations, auth.Migrations)
+}
