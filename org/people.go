@@ -290,3 +290,30 @@ func (s *Service) GetPerson(ctx context.Context, p *auth.Principal, id int64) (P
 	})
 	return out, err
 }
+
+// FindPersonByIDNumber finds the person with a typed 身份证号 among those the caller reaches
+// with perm, e.g. users.manage when opening an account for them. Numbers are masked unless the
+// caller maintains the person.
+func (s *Service) FindPersonByIDNumber(ctx context.Context, p *auth.Principal, perm auth.Permission, text string) (Person, error) {
+	number, err := ValidateIDNumber(text, s.db.Now())
+	if err != nil {
+		return Person{}, err
+	}
+	cond, args := p.Scope(perm).Where("o.path", "pe.id")
+	rows, err := s.db.Query(ctx, `SELECT `+personColumns+` FROM people pe JOIN orgs o ON o.id = pe.org_id
+		WHERE pe.id_number = ? AND `+cond, append([]any{number.Number}, args...)...)
+	if err != nil {
+		return Person{}, err
+	}
+	found, err := scanPeople(rows)
+	if err != nil {
+		return Person{}, err
+	}
+	if len(found) == 0 {
+		return Person{}, errs.Invalid("id_number", "您的权限范围内没有身份证号为 %s 的人员", MaskIDNumber(number.Number))
+	}
+	if !p.Scope(auth.PeopleManage).CoversPerson(found[0].ID, found[0].OrgPath) {
+		return found[0].Masked(), nil
+	}
+	return found[0], nil
+}

@@ -2,8 +2,6 @@ package web
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -149,9 +147,11 @@ func (s *Server) newUserFromForm(r *http.Request, p *auth.Principal) (auth.NewUs
 			return in, errs.Invalid("id_number", "人员编号无效")
 		}
 	} else if number := strings.TrimSpace(f.Get("id_number")); number != "" {
-		if in.PersonID, err = s.personByIDNumber(r.Context(), p, number); err != nil {
+		pe, err := s.cfg.Org.FindPersonByIDNumber(r.Context(), p, auth.UsersManage, number)
+		if err != nil {
 			return in, err
 		}
+		in.PersonID = pe.ID
 	}
 	// The role may be left empty for an account that only belongs to a person.
 	if f.Get("role") != "" {
@@ -162,23 +162,6 @@ func (s *Server) newUserFromForm(r *http.Request, p *auth.Principal) (auth.NewUs
 		in.Grants = []auth.GrantInput{g}
 	}
 	return in, nil
-}
-
-// personByIDNumber finds the person with a typed 身份证号 among those whose accounts p manages.
-// It is the one query web runs itself, until org offers a lookup by 身份证号.
-func (s *Server) personByIDNumber(ctx context.Context, p *auth.Principal, text string) (int64, error) {
-	number, err := org.ValidateIDNumber(text, s.cfg.DB.Now())
-	if err != nil {
-		return 0, err
-	}
-	cond, args := p.Scope(auth.UsersManage).Where("o.path", "")
-	var id int64
-	err = s.cfg.DB.QueryRow(ctx, `SELECT pe.id FROM people pe JOIN orgs o ON o.id = pe.org_id
-		WHERE pe.id_number = ? AND `+cond, append([]any{number.Number}, args...)...).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, errs.Invalid("id_number", "您管理的范围内没有身份证号为 %s 的人员", org.MaskIDNumber(number.Number))
-	}
-	return id, err
 }
 
 // grantFromForm reads a role and the organisation, typed as a path or a division code.

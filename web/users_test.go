@@ -96,7 +96,7 @@ func TestOrgAdminCreatesAccountsInTheirCommunity(t *testing.T) {
 		// Nothing outside 元城镇社区: neither 李四 nor 南沙社区.
 		res = c.form("/users", url.Values{"username": {"lisi"}, "id_number": {h.lisi.IDNumber}, "password": {testPassword}})
 		wantStatus(t, "create for 李四", res, http.StatusBadRequest)
-		wantText(t, "create for 李四", res, "您管理的范围内没有身份证号为")
+		wantText(t, "create for 李四", res, "您的权限范围内没有身份证号为")
 		res = c.form("/users", url.Values{"username": {"nanadmin"}, "display_name": {"南沙"}, "role": {"reviewer"}, "org": {"元阳县/元城镇/南沙社区"}})
 		wantStatus(t, "create on 南沙社区", res, http.StatusBadRequest)
 		wantText(t, "create on 南沙社区", res, "未找到组织", `value="nanadmin"`)
