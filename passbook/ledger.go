@@ -1,0 +1,192 @@
+package passbook
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"grassroots/audit"
+	"grassroots/errs"
+	"grassroots/store"
+)
+
+// Asset is what an account holds.
+type Asset string
+
+const (
+	Points Asset = "points" // 荣誉积分
+	Fen    Asset = "fen"    // 存款, in fen
+)
+
+// Account kinds. A passbook has honor and deposit; a community has the other four.
+const (
+	accHonor       = "honor"
+	accDeposit     = "deposit"
+	accIssuePoints = "issue_points"
+	accIssueFen    = "issue_fen"
+	accRedeemed    = "redeemed"
+	accExpired     = "expired"
+)
+
+// Transaction kinds.
+const (
+	TxEarn     = "earn"
+	TxDeduct   = "deduct"
+	TxRedeem   = "redeem"
+	TxExpire   = "expire"
+	TxReversal = "reversal"
+)
+
+// leg is one entry of a transaction before it is written.
+type leg struct {
+	account int64
+	asset   Asset
+	amount  int64
+}
+
+// booking is a transaction to write.
+type booking struct {
+	orgID, passbookID int64
+	kind              string
+	memo              string // 摘要, printed in the passbook
+	date              string // business date, YYYY-MM-DD in Asia/Shanghai
+	rankDate          string // the date whose ranking periods the points count in; "" = date
+	claimID, orderID  int64
+	reversesID        int64
+	legs              []leg
+}
+
+var errInsufficientDeposit = errs.Conflict("存款余额不足")
+
+// book writes one balanced transaction inside tx: the legs must sum to zero per asset; each
+// account's balance moves by its leg in the same statement that checks a deposit stays at or
+// above zero; each entry records the balance after it; honour legs of passbooks move the
+// ranking totals of the business date's periods. It returns the transaction id.
+func book(ctx context.Context, tx *store.Tx, actor audit.Actor, b booking) (int64, error) {
+	sums := map[Asset]int64{}
+	for _, l := range b.legs {
+		sums[l.asset] += l.amount
+	}
+	for asset, sum := range sums {
+		if sum != 0 {
+			return 0, fmt.Errorf("passbook: unbalanced %s transaction: %s sums to %d", b.kind, asset, sum)
+		}
+	}
+	id, err := tx.Insert(ctx, `INSERT INTO pb_transactions
+		(org_id, passbook_id, kind, memo, business_date, claim_id, order_id, reverses_id, actor_id, actor, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		b.orgID, nullID(b.passbookID), b.kind, b.memo, b.date, nullID(b.claimID), nullID(b.orderID),
+		nullID(b.reversesID), nullID(actor.UserID), actor.Name, store.FormatTime(tx.Now()))
+	if err != nil {
+		if tx.DB().Dialect.IsUniqueViolation(err) {
+			return 0, errs.Conflict("该笔交易已冲正，不能重复冲正")
+		}
+		return 0, err
+	}
+	for _, l := range b.legs {
+		if l.amount == 0 {
+			continue
+		}
+		var after int64
+		var kind string
+		err := tx.QueryRow(ctx, `UPDATE pb_accounts SET balance = balance + ?
+			WHERE id = ? AND (kind <> 'deposit' OR balance + ? >= 0) RETURNING balance, kind`,
+			l.amount, l.account, l.amount).Scan(&after, &kind)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, errInsufficientDeposit
+		}
+		if err != nil {
+			return 0, err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO pb_entries (tx_id, account_id, asset, amount, balance_after)
+			VALUES (?, ?, ?, ?, ?)`, id, l.account, string(l.asset), l.amount, after); err != nil {
+			return 0, err
+		}
+		if kind == accHonor {
+			rankDate := b.rankDate
+			if rankDate == "" {
+				rankDate = b.date
+			}
+			if err := addPoints(ctx, tx, b.passbookID, b.orgID, rankDate, l.amount); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return id, nil
+}
+
+// Periods lists the ranking periods a business date counts in: all time, its year, quarter and
+// month, e.g. all, 2026, 2026Q4, 2026-11.
+func Periods(date string) []string {
+	d, err := time.Parse(store.DateLayout, date)
+	if err != nil {
+		return []string{"all"}
+	}
+	y := strconv.Itoa(d.Year())
+	return []string{"all", y, fmt.Sprintf("%sQ%d", y, (int(d.Month())+2)/3), d.Format("2006-01")}
+}
+
+func addPoints(ctx context.Context, tx *store.Tx, passbookID, orgID int64, date string, points int64) error {
+	for _, period := range Periods(date) {
+		_, err := tx.Exec(ctx, `INSERT INTO pb_points_totals (period, passbook_id, org_id, points) VALUES (?, ?, ?, ?)
+			ON CONFLICT (period, passbook_id) DO UPDATE SET points = pb_points_totals.points + excluded.points`,
+			period, passbookID, orgID, points)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// orgAccounts are a community's four ledger accounts.
+type orgAccounts struct {
+	issuePoints, issueFen, redeemed, expired int64
+}
+
+// ensureOrgAccounts opens a community's accounts the first time it needs them.
+func ensureOrgAccounts(ctx context.Context, tx *store.Tx, orgID int64) (orgAccounts, error) {
+	kinds := []struct {
+		kind  string
+		asset Asset
+	}{{accIssuePoints, Points}, {accIssueFen, Fen}, {accRedeemed, Fen}, {accExpired, Fen}}
+	for _, k := range kinds {
+		if _, err := tx.Exec(ctx, `INSERT INTO pb_accounts (org_id, kind, asset, balance) VALUES (?, ?, ?, 0)
+			ON CONFLICT (org_id, kind) WHERE passbook_id IS NULL DO NOTHING`, orgID, k.kind, string(k.asset)); err != nil {
+			return orgAccounts{}, err
+		}
+	}
+	rows, err := tx.Query(ctx, `SELECT id, kind FROM pb_accounts WHERE org_id = ? AND passbook_id IS NULL`, orgID)
+	if err != nil {
+		return orgAccounts{}, err
+	}
+	defer rows.Close()
+	var a orgAccounts
+	for rows.Next() {
+		var id int64
+		var kind string
+		if err := rows.Scan(&id, &kind); err != nil {
+			return a, err
+		}
+		switch kind {
+		case accIssuePoints:
+			a.issuePoints = id
+		case accIssueFen:
+			a.issueFen = id
+		case accRedeemed:
+			a.redeemed = id
+		case accExpired:
+			a.expired = id
+		}
+	}
+	return a, rows.Err()
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
