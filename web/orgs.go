@@ -144,9 +144,9 @@ func orgInputFromForm(r *http.Request) (org.OrgInput, error) {
 	return in, nil
 }
 
-// formFailed re-renders the page a form came from with the service's complaint, or passes an
-// internal error up.
-func (s *Server) formFailed(w http.ResponseWriter, r *http.Request, p *auth.Principal, err error, again func(status int, v View) error) error {
+// FormFailed re-renders the page a form came from with the service's complaint next to the
+// fields, or passes an internal error up.
+func FormFailed(r *http.Request, err error, again func(status int, v View) error) error {
 	v := View{Form: r.PostForm}
 	if !FormErrors(&v, err) {
 		return err
@@ -166,7 +166,7 @@ func (s *Server) orgCreate(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		return err
 	}
 	r.SetPathValue("id", strconv.FormatInt(in.ParentID, 10))
-	return s.formFailed(w, r, p, err, func(status int, v View) error { return s.renderOrg(w, r, p, status, v) })
+	return FormFailed(r, err, func(status int, v View) error { return s.renderOrg(w, r, p, status, v) })
 }
 
 func (s *Server) orgUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -180,7 +180,7 @@ func (s *Server) orgUpdate(w http.ResponseWriter, r *http.Request, p *auth.Princ
 			return Redirect(w, r, r.URL.Path, "已保存")
 		}
 	}
-	return s.formFailed(w, r, p, err, func(status int, v View) error { return s.renderOrg(w, r, p, status, v) })
+	return FormFailed(r, err, func(status int, v View) error { return s.renderOrg(w, r, p, status, v) })
 }
 
 func (s *Server) orgMove(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -200,7 +200,7 @@ func (s *Server) orgMove(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	if k := errs.KindOf(err); k == errs.KindInvalid || k == errs.KindNotFound {
 		err = atField(err, "new_parent")
 	}
-	return s.formFailed(w, r, p, err, func(status int, v View) error { return s.renderOrg(w, r, p, status, v) })
+	return FormFailed(r, err, func(status int, v View) error { return s.renderOrg(w, r, p, status, v) })
 }
 
 func (s *Server) orgArchive(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -224,7 +224,7 @@ func (s *Server) orgSetArchived(w http.ResponseWriter, r *http.Request, p *auth.
 		_, err = s.cfg.Org.RestoreOrg(r.Context(), p, id)
 	}
 	if err != nil {
-		return s.formFailed(w, r, p, err, func(status int, v View) error { return s.renderOrg(w, r, p, status, v) })
+		return FormFailed(r, err, func(status int, v View) error { return s.renderOrg(w, r, p, status, v) })
 	}
 	return Redirect(w, r, "/orgs/"+strconv.FormatInt(id, 10), msg)
 }

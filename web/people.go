@@ -247,7 +247,7 @@ func (s *Server) personArchive(w http.ResponseWriter, r *http.Request, p *auth.P
 		return err
 	}
 	if _, err := s.cfg.Org.ArchivePerson(r.Context(), p, id); err != nil {
-		return s.formFailed(w, r, p, err, func(status int, v View) error { return s.renderPerson(w, r, p, status, v) })
+		return FormFailed(r, err, func(status int, v View) error { return s.renderPerson(w, r, p, status, v) })
 	}
 	return Redirect(w, r, r.URL.Path[:strings.LastIndex(r.URL.Path, "/")], "已归档")
 }
@@ -267,7 +267,7 @@ func (s *Server) membershipAdd(w http.ResponseWriter, r *http.Request, p *auth.P
 		if f := errs.As(err).Field; f == "" || f == "org_id" {
 			err = atField(err, "membership_org")
 		}
-		return s.formFailed(w, r, p, err, func(status int, v View) error { return s.renderPerson(w, r, p, status, v) })
+		return FormFailed(r, err, func(status int, v View) error { return s.renderPerson(w, r, p, status, v) })
 	}
 	return Redirect(w, r, "/people/"+strconv.FormatInt(id, 10), "已添加任职")
 }
@@ -282,7 +282,7 @@ func (s *Server) membershipEnd(w http.ResponseWriter, r *http.Request, p *auth.P
 		return err
 	}
 	if _, err := s.cfg.Org.EndMembership(r.Context(), p, mid, r.PostFormValue("ended_on")); err != nil {
-		return s.formFailed(w, r, p, err, func(status int, v View) error { return s.renderPerson(w, r, p, status, v) })
+		return FormFailed(r, err, func(status int, v View) error { return s.renderPerson(w, r, p, status, v) })
 	}
 	return Redirect(w, r, "/people/"+strconv.FormatInt(id, 10), "已结束任职")
 }

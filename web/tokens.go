@@ -39,7 +39,7 @@ func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, p *auth.Pr
 func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	secret, t, err := s.cfg.Auth.CreateToken(r.Context(), p, r.PostFormValue("name"))
 	if err != nil {
-		return s.formFailed(w, r, p, err, func(status int, v View) error { return s.renderTokens(w, r, p, status, v, "") })
+		return FormFailed(r, err, func(status int, v View) error { return s.renderTokens(w, r, p, status, v, "") })
 	}
 	return s.renderTokens(w, r, p, http.StatusOK, View{Flash: "已创建令牌：" + t.Name}, secret)
 }
@@ -52,7 +52,7 @@ func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return err
 	}
 	if err := s.cfg.Auth.RevokeToken(r.Context(), p, id); err != nil {
-		return s.formFailed(w, r, p, err, func(status int, v View) error { return s.renderTokens(w, r, p, status, v, "") })
+		return FormFailed(r, err, func(status int, v View) error { return s.renderTokens(w, r, p, status, v, "") })
 	}
 	next := r.PostFormValue("next")
 	if next == "" {

@@ -222,7 +222,7 @@ func (s *Server) userChange(change accountChange, flash string) HandlerFunc {
 			return err
 		}
 		if err := change(r.Context(), p, id); err != nil {
-			return s.formFailed(w, r, p, err, func(status int, v View) error { return s.renderUser(w, r, p, id, status, v, "") })
+			return FormFailed(r, err, func(status int, v View) error { return s.renderUser(w, r, p, id, status, v, "") })
 		}
 		return Redirect(w, r, userURL(id), flash)
 	}
@@ -235,7 +235,7 @@ func (s *Server) userPasswordReset(w http.ResponseWriter, r *http.Request, p *au
 	}
 	password, err := s.cfg.Auth.ResetPassword(r.Context(), p, id)
 	if err != nil {
-		return s.formFailed(w, r, p, err, func(status int, v View) error { return s.renderUser(w, r, p, id, status, v, "") })
+		return FormFailed(r, err, func(status int, v View) error { return s.renderUser(w, r, p, id, status, v, "") })
 	}
 	return s.renderUser(w, r, p, id, http.StatusOK, View{Flash: "已重置密码"}, password)
 }
@@ -250,7 +250,7 @@ func (s *Server) grantAdd(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		err = s.cfg.Auth.AddGrant(r.Context(), p, id, g)
 	}
 	if err != nil {
-		return s.formFailed(w, r, p, orgFieldAsForm(err), func(status int, v View) error { return s.renderUser(w, r, p, id, status, v, "") })
+		return FormFailed(r, orgFieldAsForm(err), func(status int, v View) error { return s.renderUser(w, r, p, id, status, v, "") })
 	}
 	return Redirect(w, r, userURL(id), "已授权")
 }
@@ -267,7 +267,7 @@ func (s *Server) grantRemove(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return errs.Invalid("org_id", "组织编号无效")
 	}
 	if err := s.cfg.Auth.RemoveGrant(r.Context(), p, id, g); err != nil {
-		return s.formFailed(w, r, p, err, func(status int, v View) error { return s.renderUser(w, r, p, id, status, v, "") })
+		return FormFailed(r, err, func(status int, v View) error { return s.renderUser(w, r, p, id, status, v, "") })
 	}
 	if _, err := s.cfg.Auth.GetUser(r.Context(), p, id); errs.Is(err, errs.KindNotFound) {
 		return Redirect(w, r, "/users", "已取消授权；该账号已不在您的管理范围内")
