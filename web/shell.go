@@ -25,6 +25,7 @@ func (s *Server) registerShell() {
 	s.registerHome()
 	s.registerOrgs()
 	s.registerPeople()
+	s.registerImport()
 	s.registerUsers()
 	s.registerAudit()
 }
