@@ -24,19 +24,23 @@ type homeView struct {
 // chartOption is an ECharts option, rendered into a JSON script element for app.js.
 type chartOption map[string]any
 
+// barChart is a horizontal bar chart of the non-zero counts: long Chinese labels read well on
+// the vertical axis, also on a phone.
 func barChart(title string, counts []org.Count) chartOption {
-	labels := make([]string, len(counts))
-	values := make([]int, len(counts))
-	for i, c := range counts {
-		labels[i], values[i] = c.Label, c.Count
+	var labels []string
+	var values []int
+	for i := len(counts) - 1; i >= 0; i-- { // ECharts draws the first category at the bottom
+		if counts[i].Count > 0 {
+			labels, values = append(labels, counts[i].Label), append(values, counts[i].Count)
+		}
 	}
 	return chartOption{
 		"title":   map[string]any{"text": title, "left": "center", "textStyle": map[string]any{"fontSize": 14}},
 		"tooltip": map[string]any{},
-		"grid":    map[string]any{"left": 40, "right": 16, "bottom": 60, "top": 40},
-		"xAxis":   map[string]any{"type": "category", "data": labels, "axisLabel": map[string]any{"interval": 0, "rotate": 30}},
-		"yAxis":   map[string]any{"type": "value", "minInterval": 1},
-		"series":  []any{map[string]any{"type": "bar", "data": values, "itemStyle": map[string]any{"color": "#b71c1c"}, "label": map[string]any{"show": true, "position": "top"}}},
+		"grid":    map[string]any{"left": 8, "right": 40, "bottom": 8, "top": 36, "containLabel": true},
+		"xAxis":   map[string]any{"type": "value", "minInterval": 1},
+		"yAxis":   map[string]any{"type": "category", "data": labels},
+		"series":  []any{map[string]any{"type": "bar", "data": values, "itemStyle": map[string]any{"color": "#b71c1c"}, "label": map[string]any{"show": true, "position": "right"}}},
 	}
 }
 

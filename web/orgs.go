@@ -93,6 +93,15 @@ type orgView struct {
 	Children  []org.Org
 	History   []audit.Record
 	Kinds     []org.Kind
+	ChildKind org.Kind // preselected in the new-child form
+}
+
+// usualChild is the kind a new child of an organisation most often has.
+var usualChild = map[org.Kind]org.Kind{
+	org.KindProvince: org.KindPrefecture, org.KindPrefecture: org.KindCounty, org.KindCounty: org.KindTownship,
+	org.KindTownship: org.KindVillage, org.KindVillage: org.KindPartyBranch, org.KindPartyCommittee: org.KindPartyBranch,
+	org.KindPartyGeneralBranch: org.KindPartyBranch, org.KindGovUnit: org.KindDepartment,
+	org.KindEnterprise: org.KindPartyBranch, org.KindCooperative: org.KindPartyBranch, org.KindAlliance: org.KindEnterprise,
 }
 
 func (s *Server) orgPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -110,7 +119,7 @@ func (s *Server) renderOrg(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if err != nil {
 		return err
 	}
-	data := orgView{Org: o, Kinds: org.Kinds()}
+	data := orgView{Org: o, Kinds: org.Kinds(), ChildKind: usualChild[o.Kind]}
 	if data.Ancestors, err = s.cfg.Org.Ancestors(ctx, p, id); err != nil {
 		return err
 	}
