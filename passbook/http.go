@@ -36,6 +36,7 @@ func Register(srv *web.Server, svc *Service, orgs *org.Service) *Handlers {
 		"passbook.reverse": "冲正",
 	})
 	h.registerPassbooks()
+	h.registerClaims()
 	return h
 }
 

@@ -141,7 +141,7 @@ func TestPassbookPagesAndAPI(t *testing.T) {
 		}
 
 		member := w.login(t, "laoli")
-		status, body = member.get("/passbook")
+		status, _ = member.get("/passbook")
 		if status != http.StatusSeeOther {
 			t.Fatalf("member /passbook: %d, want a redirect to their own", status)
 		}

@@ -67,6 +67,7 @@ func cmdServe(ctx context.Context, env *cli, args []string) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go runJobs(ctx, log, a)
 	select {
 	case err := <-errc:
 		return err
