@@ -37,6 +37,7 @@ func Register(srv *web.Server, svc *Service, orgs *org.Service) *Handlers {
 	})
 	h.registerPassbooks()
 	h.registerClaims()
+	h.registerStore()
 	return h
 }
 

@@ -54,7 +54,7 @@ type booking struct {
 	memo              string // 摘要, printed in the passbook
 	date              string // business date, YYYY-MM-DD in Asia/Shanghai
 	rankDate          string // the date whose ranking periods the points count in; "" = date
-	claimID, orderID  int64
+	claimID           int64
 	reversesID        int64
 	legs              []leg
 }
@@ -76,9 +76,9 @@ func book(ctx context.Context, tx *store.Tx, actor audit.Actor, b booking) (int6
 		}
 	}
 	id, err := tx.Insert(ctx, `INSERT INTO pb_transactions
-		(org_id, passbook_id, kind, memo, business_date, claim_id, order_id, reverses_id, actor_id, actor, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		b.orgID, nullID(b.passbookID), b.kind, b.memo, b.date, nullID(b.claimID), nullID(b.orderID),
+		(org_id, passbook_id, kind, memo, business_date, claim_id, reverses_id, actor_id, actor, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		b.orgID, nullID(b.passbookID), b.kind, b.memo, b.date, nullID(b.claimID),
 		nullID(b.reversesID), nullID(actor.UserID), actor.Name, store.FormatTime(tx.Now()))
 	if err != nil {
 		if tx.DB().Dialect.IsUniqueViolation(err) {

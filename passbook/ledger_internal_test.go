@@ -117,7 +117,7 @@ func TestLedgerPostingsRedemptionsAndReversals(t *testing.T) {
 		// Redemption spends the lot expiring first: the 2025 lot (200 fen) before the 2026 one.
 		if err := w.write(t, func(tx *store.Tx) error {
 			var err error
-			redeemID, err = redeem(ctx, tx, sys, pb, 300, "2026-03-10", "兑换 毛巾", 0)
+			redeemID, err = redeem(ctx, tx, sys, pb, 300, "2026-03-10", "兑换 毛巾")
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -130,7 +130,7 @@ func TestLedgerPostingsRedemptionsAndReversals(t *testing.T) {
 		}
 
 		err := w.write(t, func(tx *store.Tx) error {
-			_, err := redeem(ctx, tx, sys, pb, 401, "2026-03-10", "兑换 电饭锅", 0)
+			_, err := redeem(ctx, tx, sys, pb, 401, "2026-03-10", "兑换 电饭锅")
 			return err
 		})
 		if !errs.Is(err, errs.KindConflict) || !strings.Contains(err.Error(), "存款余额不足") {

@@ -56,8 +56,9 @@ func deduct(ctx context.Context, tx *store.Tx, actor audit.Actor, b Passbook, se
 	return id, drawLots(ctx, tx, b.ID, id, fen)
 }
 
-// redeem debits a passbook's deposit for an order; it refuses rather than go below zero.
-func redeem(ctx context.Context, tx *store.Tx, actor audit.Actor, b Passbook, fen int64, date, memo string, orderID int64) (int64, error) {
+// redeem debits a passbook's deposit for an order; it refuses rather than go below zero. The
+// order, written after it, points to the transaction.
+func redeem(ctx context.Context, tx *store.Tx, actor audit.Actor, b Passbook, fen int64, date, memo string) (int64, error) {
 	if b.State != StateActive {
 		return 0, errs.Conflict("存折已冻结或销户，不能兑换")
 	}
@@ -66,7 +67,7 @@ func redeem(ctx context.Context, tx *store.Tx, actor audit.Actor, b Passbook, fe
 		return 0, err
 	}
 	id, err := book(ctx, tx, actor, booking{
-		orgID: b.OrgID, passbookID: b.ID, kind: TxRedeem, memo: memo, date: date, orderID: orderID,
+		orgID: b.OrgID, passbookID: b.ID, kind: TxRedeem, memo: memo, date: date,
 		legs: []leg{{b.depositAcc, Fen, -fen}, {acc.redeemed, Fen, fen}},
 	})
 	if err != nil {
@@ -80,9 +81,9 @@ func redeem(ctx context.Context, tx *store.Tx, actor audit.Actor, b Passbook, fe
 // and an earning whose deposit has been spent cannot be reversed.
 func reverse(ctx context.Context, tx *store.Tx, actor audit.Actor, txID int64, date, memo string) (int64, error) {
 	var orig booking
-	var passbookID, claimID, orderID sql.NullInt64
-	err := tx.QueryRow(ctx, `SELECT org_id, passbook_id, kind, business_date, claim_id, order_id FROM pb_transactions WHERE id = ?`, txID).
-		Scan(&orig.orgID, &passbookID, &orig.kind, &orig.date, &claimID, &orderID)
+	var passbookID, claimID sql.NullInt64
+	err := tx.QueryRow(ctx, `SELECT org_id, passbook_id, kind, business_date, claim_id FROM pb_transactions WHERE id = ?`, txID).
+		Scan(&orig.orgID, &passbookID, &orig.kind, &orig.date, &claimID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, errs.NotFound("交易不存在")
 	}
@@ -121,7 +122,7 @@ func reverse(ctx context.Context, tx *store.Tx, actor audit.Actor, txID int64, d
 	}
 	// The points leave the ranking periods they were counted in, not the day of the correction.
 	b := booking{orgID: orig.orgID, passbookID: passbookID.Int64, kind: TxReversal, memo: memo, date: date, rankDate: orig.date,
-		claimID: claimID.Int64, orderID: orderID.Int64, reversesID: txID, legs: legs}
+		claimID: claimID.Int64, reversesID: txID, legs: legs}
 	if passbookID.Valid {
 		var depositAcc int64
 		if err := tx.QueryRow(ctx, `SELECT id FROM pb_accounts WHERE passbook_id = ? AND kind = 'deposit'`, passbookID.Int64).Scan(&depositAcc); err != nil {
@@ -169,6 +170,14 @@ func (s *Service) Reverse(ctx context.Context, p *auth.Principal, txID int64, re
 		b, err := loadPassbook(ctx, tx, p, PermCorrect, passbookID.Int64)
 		if err != nil {
 			return errs.NotFound("交易不存在")
+		}
+		// An order's debit is undone by cancelling the order, which also restores the stock.
+		var orders int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM pb_orders WHERE tx_id = ?`, txID).Scan(&orders); err != nil {
+			return err
+		}
+		if orders > 0 {
+			return errs.Conflict("这是兑换订单的扣款，请通过取消订单退回存款和库存")
 		}
 		if id, err = reverse(ctx, tx, p.Actor(), txID, store.LocalDate(tx.Now()), "冲正："+reason); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -121,5 +122,29 @@ func TestAuditVerifyFailsOnTampering(t *testing.T) {
 	code, _, errOut := runCLI("audit", "verify", "--db", dsn)
 	if code != 1 || !strings.Contains(errOut, "第 1 条") {
 		t.Fatalf("audit verify after tampering: exit %d, %q", code, errOut)
+	}
+}
+
+// TestEveryAPIRouteIsDocumented checks the whole product as wired for serve: every JSON route
+// of every room is in the served OpenAPI description.
+func TestEveryAPIRouteIsDocumented(t *testing.T) {
+	a, err := open(context.Background(), filepath.Join(t.TempDir(), "g.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	srv := a.server(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	n := 0
+	for _, r := range srv.Routes() {
+		if !strings.HasPrefix(r.Path, "/api/v1/") {
+			continue
+		}
+		n++
+		if !srv.Documented(r.Method, r.Path) {
+			t.Errorf("%s %s is not in the OpenAPI description", r.Method, r.Path)
+		}
+	}
+	if n < 60 {
+		t.Fatalf("only %d API routes: is every room registered?", n)
 	}
 }

@@ -51,7 +51,6 @@ CREATE TABLE pb_transactions (
 	memo TEXT NOT NULL,
 	business_date TEXT NOT NULL,
 	claim_id BIGINT,
-	order_id BIGINT,
 	reverses_id BIGINT UNIQUE REFERENCES pb_transactions (id),
 	actor_id BIGINT,
 	actor TEXT NOT NULL,

@@ -51,7 +51,6 @@ CREATE TABLE pb_transactions (
 	memo TEXT NOT NULL,
 	business_date TEXT NOT NULL,
 	claim_id INTEGER,
-	order_id INTEGER,
 	reverses_id INTEGER UNIQUE REFERENCES pb_transactions (id),
 	actor_id INTEGER,
 	actor TEXT NOT NULL,
