@@ -36,7 +36,10 @@ const migrationLock = 0x6772617373 // "grass"
 // Migrate applies every migration not yet applied, package by package in the order given
 // (a package's tables may refer to an earlier package's), each file in its own transaction.
 func (db *DB) Migrate(ctx context.Context, sets ...Migrations) error {
-	if _, err := db.writer.ExecContext(ctx, migrationsTable); err != nil {
+	if err := db.Write(ctx, func(tx *Tx) error {
+		_, err := tx.conn.ExecContext(ctx, migrationsTable)
+		return err
+	}); err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
 	for _, set := range sets {

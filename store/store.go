@@ -27,6 +27,37 @@ type DB struct {
 	writer *sql.DB
 	reader *sql.DB
 	dsn    string
+	// sqliteWriter is SQLite's one write connection, held for the life of the DB with its
+	// prepared statements; a channel of one, so that writers queue first come, first served.
+	sqliteWriter chan *heldConn
+}
+
+// heldConn is a connection kept out of the pool with a cache of statements prepared on it:
+// preparing costs SQLite more than running most statements does.
+type heldConn struct {
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+// maxCachedStatements bounds the cache; queries built with variable IN lists would otherwise
+// grow it without end. Past the bound, statements run uncached.
+const maxCachedStatements = 512
+
+// stmt returns the cached statement for query, preparing it on first use, or nil when the
+// cache is full and the query is new.
+func (h *heldConn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := h.stmts[query]; ok {
+		return st, nil
+	}
+	if len(h.stmts) >= maxCachedStatements {
+		return nil, nil
+	}
+	st, err := h.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	h.stmts[query] = st
+	return st, nil
 }
 
 // Open opens the database a DSN names: postgres://… or postgresql://… for PostgreSQL,
@@ -61,12 +92,15 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	readers := max(4, 2*runtime.GOMAXPROCS(0))
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
-	db := &DB{Dialect: sqliteDialect{}, Now: time.Now, writer: writer, reader: reader, dsn: path}
+	db := &DB{Dialect: sqliteDialect{}, Now: time.Now, writer: writer, reader: reader, dsn: path,
+		sqliteWriter: make(chan *heldConn, 1)}
 	// Opening the writer first creates the file and switches it to WAL before readers arrive.
-	if err := writer.PingContext(ctx); err != nil {
+	conn, err := writer.Conn(ctx)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	db.sqliteWriter <- &heldConn{conn: conn, stmts: map[string]*sql.Stmt{}}
 	return db, nil
 }
 
@@ -89,7 +123,15 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 
 // Close closes every connection.
 func (db *DB) Close() error {
-	err := db.writer.Close()
+	var err error
+	if db.sqliteWriter != nil {
+		select {
+		case h := <-db.sqliteWriter:
+			err = h.conn.Close()
+		default: // a write is still running; closing the pool below ends it
+		}
+	}
+	err = errors.Join(err, db.writer.Close())
 	if db.reader != db.writer {
 		err = errors.Join(err, db.reader.Close())
 	}
@@ -117,6 +159,7 @@ func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 type Tx struct {
 	db   *DB
 	conn *sql.Conn
+	held *heldConn // SQLite's write connection with its statement cache; nil otherwise
 	now  time.Time
 }
 
@@ -128,17 +171,44 @@ func (tx *Tx) DB() *DB { return tx.db }
 
 // Exec runs a statement.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := tx.cached(ctx, query)
+	if err != nil || st != nil {
+		if err != nil {
+			return nil, err
+		}
+		return st.ExecContext(ctx, args...)
+	}
 	return tx.conn.ExecContext(ctx, tx.db.Dialect.Rebind(query), args...)
 }
 
 // Query runs a query.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := tx.cached(ctx, query)
+	if err != nil || st != nil {
+		if err != nil {
+			return nil, err
+		}
+		return st.QueryContext(ctx, args...)
+	}
 	return tx.conn.QueryContext(ctx, tx.db.Dialect.Rebind(query), args...)
 }
 
 // QueryRow runs a single-row query.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st, err := tx.cached(ctx, query); err == nil && st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	// Uncached, or a query that does not prepare: sql.Row then carries the same error.
 	return tx.conn.QueryRowContext(ctx, tx.db.Dialect.Rebind(query), args...)
+}
+
+// cached is the prepared statement for query on SQLite's write connection, or nil where
+// statements are not cached (reads, PostgreSQL — whose driver caches its own — or a full cache).
+func (tx *Tx) cached(ctx context.Context, query string) (*sql.Stmt, error) {
+	if tx.held == nil {
+		return nil, nil
+	}
+	return tx.held.stmt(ctx, query)
 }
 
 // Insert runs an INSERT and returns the id the database gave the new row. The statement must
@@ -152,7 +222,25 @@ func (tx *Tx) Insert(ctx context.Context, query string, args ...any) (int64, err
 // Write runs fn in a write transaction: BEGIN IMMEDIATE on SQLite (so the write lock is taken
 // up front and never upgraded), READ COMMITTED on PostgreSQL. fn's error rolls everything back.
 func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
-	return db.run(ctx, db.writer, db.Dialect.beginWrite(), fn)
+	if db.sqliteWriter == nil {
+		return db.run(ctx, db.writer, db.Dialect.beginWrite(), fn)
+	}
+	var held *heldConn
+	select {
+	case held = <-db.sqliteWriter:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { db.sqliteWriter <- held }()
+	tx := &Tx{db: db, conn: held.conn, held: held, now: db.Now().UTC()}
+	err := tx.inTransaction(ctx, db.Dialect.beginWrite(), fn)
+	if errors.Is(err, driver.ErrBadConn) {
+		// The connection could not roll back and was discarded; open a fresh one in its place.
+		if conn, cerr := db.writer.Conn(context.WithoutCancel(ctx)); cerr == nil {
+			held = &heldConn{conn: conn, stmts: map[string]*sql.Stmt{}}
+		}
+	}
+	return err
 }
 
 // Read runs fn in a read-only transaction that sees one snapshot of the database.
@@ -160,46 +248,49 @@ func (db *DB) Read(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.run(ctx, db.reader, db.Dialect.beginRead(), fn)
 }
 
-func (db *DB) run(ctx context.Context, pool *sql.DB, begin string, fn func(tx *Tx) error) (err error) {
+func (db *DB) run(ctx context.Context, pool *sql.DB, begin string, fn func(tx *Tx) error) error {
 	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("store: get connection: %w", err)
 	}
+	defer conn.Close()
 	tx := &Tx{db: db, conn: conn, now: db.Now().UTC()}
-	if _, err := conn.ExecContext(ctx, begin); err != nil {
-		conn.Close()
+	return tx.inTransaction(ctx, begin, fn)
+}
+
+// inTransaction begins, runs fn and commits, or rolls back when fn fails or panics. A
+// connection that cannot roll back is marked bad (the error wraps driver.ErrBadConn) so it is
+// never reused with a transaction still open.
+func (tx *Tx) inTransaction(ctx context.Context, begin string, fn func(tx *Tx) error) (err error) {
+	if _, err := tx.conn.ExecContext(ctx, begin); err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	done := false
 	defer func() {
 		if !done {
-			// A panic in fn: roll back before the connection goes back to the pool.
+			// A panic in fn: roll back before the connection is used again.
 			tx.rollback()
-			conn.Close()
 		}
 	}()
 	if err = fn(tx); err != nil {
 		done = true
-		tx.rollback()
-		conn.Close()
-		return err
+		return errors.Join(err, tx.rollback())
 	}
 	done = true
-	_, err = conn.ExecContext(context.WithoutCancel(ctx), "COMMIT")
-	if err != nil {
-		tx.rollback()
-		conn.Close()
-		return fmt.Errorf("store: commit: %w", err)
+	if _, err = tx.conn.ExecContext(context.WithoutCancel(ctx), "COMMIT"); err != nil {
+		return fmt.Errorf("store: commit: %w", errors.Join(err, tx.rollback()))
 	}
-	return conn.Close()
+	return nil
 }
 
-// rollback ends the transaction; a connection that cannot roll back is discarded, never reused
-// with a transaction still open.
-func (tx *Tx) rollback() {
+// rollback ends the transaction. It returns nil when it could, and when it could not it
+// discards the connection and returns driver.ErrBadConn.
+func (tx *Tx) rollback() error {
 	if _, err := tx.conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
 		tx.conn.Raw(func(any) error { return driver.ErrBadConn })
+		return fmt.Errorf("store: rollback: %w: %w", err, driver.ErrBadConn)
 	}
+	return nil
 }
 
 // Raw gives fn the driver's own connection inside the transaction: *pgx.Conn on PostgreSQL,
@@ -219,6 +310,9 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	if db.IsPostgres() {
 		return errors.New("store: back up PostgreSQL with pg_dump")
 	}
-	_, err := db.writer.ExecContext(ctx, "VACUUM INTO ?", path)
+	// VACUUM cannot run inside a transaction, so it takes the write connection directly.
+	held := <-db.sqliteWriter
+	defer func() { db.sqliteWriter <- held }()
+	_, err := held.conn.ExecContext(ctx, "VACUUM INTO ?", path)
 	return err
 }
