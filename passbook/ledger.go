@@ -146,8 +146,13 @@ type orgAccounts struct {
 	issuePoints, issueFen, redeemed, expired int64
 }
 
-// ensureOrgAccounts opens a community's accounts the first time it needs them.
+// ensureOrgAccounts returns a community's accounts, opening them the first time it needs them.
+// Every posting calls it, so it reads first and writes only when some are missing.
 func ensureOrgAccounts(ctx context.Context, tx *store.Tx, orgID int64) (orgAccounts, error) {
+	a, found, err := readOrgAccounts(ctx, tx, orgID)
+	if err != nil || found == 4 {
+		return a, err
+	}
 	kinds := []struct {
 		kind  string
 		asset Asset
@@ -158,18 +163,25 @@ func ensureOrgAccounts(ctx context.Context, tx *store.Tx, orgID int64) (orgAccou
 			return orgAccounts{}, err
 		}
 	}
+	a, _, err = readOrgAccounts(ctx, tx, orgID)
+	return a, err
+}
+
+func readOrgAccounts(ctx context.Context, tx *store.Tx, orgID int64) (orgAccounts, int, error) {
 	rows, err := tx.Query(ctx, `SELECT id, kind FROM pb_accounts WHERE org_id = ? AND passbook_id IS NULL`, orgID)
 	if err != nil {
-		return orgAccounts{}, err
+		return orgAccounts{}, 0, err
 	}
 	defer rows.Close()
 	var a orgAccounts
+	found := 0
 	for rows.Next() {
 		var id int64
 		var kind string
 		if err := rows.Scan(&id, &kind); err != nil {
-			return a, err
+			return a, 0, err
 		}
+		found++
 		switch kind {
 		case accIssuePoints:
 			a.issuePoints = id
@@ -181,7 +193,7 @@ func ensureOrgAccounts(ctx context.Context, tx *store.Tx, orgID int64) (orgAccou
 			a.expired = id
 		}
 	}
-	return a, rows.Err()
+	return a, found, rows.Err()
 }
 
 func nullID(id int64) any {
