@@ -9,6 +9,7 @@ import (
 
 	"grassroots/auth"
 	"grassroots/org"
+	"grassroots/passbook"
 	"grassroots/store"
 )
 
@@ -29,13 +30,19 @@ type builder struct {
 	names    *namer
 	password string
 	accounts []Account
+	pb       *passbook.Service
+	// The Red Passbook pilot, kept from yuanyang for the passbook steps.
+	community org.Org
+	county    org.Org
+	retirees  []org.Person
+	staff     map[string]*auth.Principal // by user name
 }
 
 // SeedIfEmpty builds the demo world when the database has no organisation yet. Demo accounts
 // get password when it is set, otherwise a generated one each (changed at first login).
 func SeedIfEmpty(ctx context.Context, db *store.DB, password string) ([]Account, bool, error) {
 	b := &builder{ctx: ctx, orgs: org.NewService(db), auth: auth.NewService(db), sys: auth.System(),
-		names: newNamer(), password: password}
+		names: newNamer(), password: password, pb: passbook.NewService(db), staff: map[string]*auth.Principal{}}
 	roots, err := b.orgs.Children(ctx, b.sys, 0, true)
 	if err != nil {
 		return nil, false, err
@@ -61,7 +68,7 @@ func (b *builder) build() error {
 			return err
 		}
 	}
-	return nil
+	return b.redPassbook()
 }
 
 func (b *builder) org(parent *org.Org, name string, kind org.Kind, code string) (org.Org, error) {
@@ -116,7 +123,7 @@ func (b *builder) post(p org.Person, o org.Org, position, since string) error {
 
 // account opens a demo sign-in for a person with one role on one organisation.
 func (b *builder) account(username string, role auth.RoleKey, o org.Org, person org.Person) error {
-	_, generated, err := b.auth.CreateUser(b.ctx, b.sys, auth.NewUser{
+	u, generated, err := b.auth.CreateUser(b.ctx, b.sys, auth.NewUser{
 		Username: username, DisplayName: person.Name, PersonID: person.ID, Password: b.password,
 		Grants: []auth.GrantInput{{Role: role, OrgID: o.ID}},
 	})
@@ -125,5 +132,8 @@ func (b *builder) account(username string, role auth.RoleKey, o org.Org, person 
 	}
 	r, _ := auth.LookupRole(role)
 	b.accounts = append(b.accounts, Account{Username: username, Role: r.Name, Org: o.Name, Password: generated})
+	// The demo acts as this user where the story needs a person (a reviewer, a member).
+	b.staff[username] = &auth.Principal{UserID: u.ID, Username: username, PersonID: person.ID,
+		Grants: []auth.Grant{{Role: r, OrgID: o.ID, OrgPath: o.Path, OrgName: o.Name}}}
 	return nil
 }

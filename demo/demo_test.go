@@ -9,6 +9,7 @@ import (
 	"grassroots/auth"
 	"grassroots/demo"
 	"grassroots/org"
+	"grassroots/passbook"
 	"grassroots/store"
 	"grassroots/store/storetest"
 )
@@ -79,11 +80,33 @@ func TestDemoWorld(t *testing.T) {
 			t.Errorf("昭通市 has %d villages, want 12", villages)
 		}
 
+		pbs := passbook.NewService(db)
+		books, _, err := pbs.ListPassbooks(ctx, sys, passbook.PassbookFilter{OrgID: community.ID})
+		if err != nil || len(books) != 10 {
+			t.Fatalf("元城镇社区 passbooks = %d, %v; want 10", len(books), err)
+		}
+		for _, b := range books {
+			if b.HonorPoints <= 0 {
+				t.Errorf("passbook %s of %s has %d points after a year", b.Number, b.PersonName, b.HonorPoints)
+			}
+		}
+		publicised, _, err := pbs.ListClaims(ctx, sys, passbook.ClaimFilter{State: "publicized"})
+		if err != nil || len(publicised) != 2 {
+			t.Errorf("claims in 公示 = %d, %v; want 2", len(publicised), err)
+		}
+		waiting, _, err := pbs.ListClaims(ctx, sys, passbook.ClaimFilter{State: "submitted"})
+		if err != nil || len(waiting) != 2 {
+			t.Errorf("claims awaiting review = %d, %v; want 2", len(waiting), err)
+		}
+		if _, found, err := passbook.Verify(ctx, db); err != nil || len(found) > 0 {
+			t.Fatalf("demo ledger: %v %v", found, err)
+		}
+
 		if _, seeded, err := demo.SeedIfEmpty(ctx, db, ""); err != nil || seeded {
 			t.Fatalf("second seed = %v, %v; want no-op", seeded, err)
 		}
 		if _, err := audit.Verify(ctx, db); err != nil {
 			t.Fatalf("audit chain after seeding: %v", err)
 		}
-	}, audit.Migrations, org.Migrations, auth.Migrations)
+	}, audit.Migrations, org.Migrations, auth.Migrations, passbook.Migrations)
 }

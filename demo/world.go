@@ -40,13 +40,13 @@ func (b *builder) yuanyang(province org.Org) error {
 	if err != nil {
 		return err
 	}
-	var retirees []org.Person
+	b.community, b.county = community, county
 	for range 10 {
 		p, err := b.person(community, retiree)
 		if err != nil {
 			return err
 		}
-		retirees = append(retirees, p)
+		b.retirees = append(b.retirees, p)
 		if err := b.post(p, branch, "党员", p.PartyJoinedOn); err != nil {
 			return err
 		}
@@ -97,7 +97,7 @@ func (b *builder) yuanyang(province org.Org) error {
 		{"yuanyang_zzb", auth.RoleOrgAdmin, county, cadre},
 		{"shequ_shuji", auth.RoleUnitAdmin, community, secretary},
 		{"shequ_shenhe", auth.RoleReviewer, community, organiser},
-		{"dangyuan", auth.RoleMember, community, retirees[0]},
+		{"dangyuan", auth.RoleMember, community, b.retirees[0]},
 	} {
 		if err := b.account(a.username, a.role, a.o, a.p); err != nil {
 			return err
