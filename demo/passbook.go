@@ -2,6 +2,7 @@ package demo
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"grassroots/auth"
@@ -74,15 +75,20 @@ func (b *builder) redPassbook() error {
 			if i == 0 {
 				claimant = member
 			}
+			// Claims come in day by day, so each passbook's lines read in date order.
+			type dated struct {
+				day time.Time
+				it  catalogItem
+			}
+			var claims []dated
 			for _, it := range items {
-				if !b.names.chance(it.perMonth) {
-					continue
+				if day := month.AddDate(0, 0, b.names.rng.IntN(28)); b.names.chance(it.perMonth) && day.Before(today) {
+					claims = append(claims, dated{day, it})
 				}
-				day := month.AddDate(0, 0, b.names.rng.IntN(28))
-				if !day.Before(today) {
-					continue
-				}
-				if err := b.claimAndApprove(claimant, shenhe, pb.ID, it, day); err != nil {
+			}
+			slices.SortFunc(claims, func(a, b dated) int { return a.day.Compare(b.day) })
+			for _, c := range claims {
+				if err := b.claimAndApprove(claimant, shenhe, pb.ID, c.it, c.day); err != nil {
 					return err
 				}
 			}
