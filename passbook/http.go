@@ -38,6 +38,8 @@ func Register(srv *web.Server, svc *Service, orgs *org.Service) *Handlers {
 	h.registerPassbooks()
 	h.registerClaims()
 	h.registerStore()
+	h.registerReports()
+	h.registerActivities()
 	return h
 }
 

@@ -8,6 +8,11 @@
     if (msg && !window.confirm(msg)) { e.preventDefault(); }
   }, true);
 
+  // Buttons with data-print open the browser's print dialog (inline handlers are not allowed).
+  document.addEventListener("click", function (e) {
+    if (e.target.closest("[data-print]")) { window.print(); }
+  });
+
   // Organisation tree: expand and collapse a node's children, loading them the first time.
   function toggle(btn, open) {
     var li = btn.closest("li");
