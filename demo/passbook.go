@@ -46,7 +46,7 @@ var rewards = []passbook.RewardInput{
 // item, a passbook for each of the ten retirees with a year of postings (claims entered by
 // the community secretary for those without a phone, by the member herself otherwise, and
 // reviewed by the organising member), a few claims still under review and in 公示, the points
-// store with rewards, and orders collected, waiting and cancelled.
+// store with rewards, orders collected, waiting and cancelled, and an upcoming 民族团课.
 func (b *builder) redPassbook() error {
 	shuji, shenhe, member := b.staff["shequ_shuji"], b.staff["shequ_shenhe"], b.staff["dangyuan"]
 	today := time.Now().In(store.Shanghai)
@@ -112,7 +112,31 @@ func (b *builder) redPassbook() error {
 			}
 		}
 	}
-	return b.store(books, shuji, member)
+	if err := b.store(books, shuji, member); err != nil {
+		return err
+	}
+	return b.lesson(items[4], shuji, member)
+}
+
+// lesson publishes next Saturday's 民族团课 for the community's children, as in the seed, with
+// the demo member signed up.
+func (b *builder) lesson(it catalogItem, organiser, member *auth.Principal) error {
+	today := time.Now().In(store.Shanghai)
+	days := (int(time.Saturday) - int(today.Weekday()) + 7) % 7
+	if days < 2 { // at least a day ahead, so members can still sign up
+		days += 7
+	}
+	saturday := today.AddDate(0, 0, days)
+	start := time.Date(saturday.Year(), saturday.Month(), saturday.Day(), 15, 0, 0, 0, store.Shanghai)
+	a, err := b.pb.CreateActivity(b.ctx, organiser, passbook.ActivityInput{OrgID: b.community.ID, ActivityTerms: passbook.ActivityTerms{
+		Title: "为社区儿童上民族团课", Place: "元城镇社区党群服务中心二楼活动室", Capacity: 15, ItemID: it.id,
+		Description: "请离退休党员为社区的孩子们讲民族团结故事，每次两小时。", StartsAt: start, EndsAt: start.Add(2 * time.Hour),
+	}})
+	if err != nil {
+		return fmt.Errorf("activity: %w", err)
+	}
+	_, _, err = b.pb.SignUp(b.ctx, member, a.ID)
+	return err
 }
 
 // catalogItem is a created item with what the history needs of it.
