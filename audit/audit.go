@@ -1,5 +1,7 @@
 // Package audit keeps the tamper-evident record of every mutation: an append-only table in
-// which each record carries the SHA-256 of its own content and of the record before it.
+// which each record carries the SHA-256 of its own content and of the record before it in its
+// chain. There are a few chains so that concurrent writers on PostgreSQL do not all wait for
+// one; a transaction appends to one chain, held until it commits.
 package audit
 
 import (
@@ -21,8 +23,12 @@ var schema embed.FS
 // Migrations is the audit package's schema.
 var Migrations = store.Migrations{Package: "audit", FS: schema}
 
-// chainLock serialises appends on PostgreSQL so that the chain never forks.
+// chainLock is the advisory lock of chain 0; chain c is chainLock + c. Holding a chain's lock
+// until commit keeps that chain from forking.
 const chainLock = 0x61756469 // "audi"
+
+// chains is how many chains writers spread over. SQLite's single writer only ever uses chain 0.
+const chains = 8
 
 // Actor is who did something: a user, or the system (UserID 0) for CLI and background work.
 type Actor struct {
@@ -57,6 +63,7 @@ type Record struct {
 	ClientIP   string          `json:"client_ip,omitempty"`
 	PrevHash   string          `json:"prev_hash"`
 	Hash       string          `json:"hash"`
+	Chain      int             `json:"chain"`
 }
 
 // Append writes one audit record inside tx, chained to the last one.
@@ -65,38 +72,57 @@ func Append(ctx context.Context, tx *store.Tx, actor Actor, ev Event) error {
 	if err != nil {
 		return fmt.Errorf("audit: marshal summary of %s: %w", ev.Action, err)
 	}
-	if err := tx.DB().Dialect.Serialize(ctx, tx, chainLock); err != nil {
+	chain, err := holdChain(ctx, tx)
+	if err != nil {
 		return err
 	}
-	var lastID int64
 	var prev string
-	err = tx.QueryRow(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&lastID, &prev)
+	err = tx.QueryRow(ctx, `SELECT hash FROM audit_log WHERE chain = ? ORDER BY id DESC LIMIT 1`, chain).Scan(&prev)
 	if err != nil && err != sql.ErrNoRows {
 		return fmt.Errorf("audit: read chain head: %w", err)
 	}
+	// The id is drawn while the chain is held, so a chain's ids rise in commit order.
+	id, err := tx.DB().Dialect.NextID(ctx, tx, "audit_log")
+	if err != nil {
+		return fmt.Errorf("audit: draw id: %w", err)
+	}
 	r := Record{
-		ID: lastID + 1, At: tx.Now(), ActorID: actor.UserID, Actor: actor.Name,
+		ID: id, At: tx.Now(), ActorID: actor.UserID, Actor: actor.Name,
 		Action: ev.Action, EntityType: ev.EntityType, EntityID: ev.EntityID, OrgID: ev.OrgID,
-		Summary: summary, ClientIP: actor.IP, PrevHash: prev,
+		Summary: summary, ClientIP: actor.IP, PrevHash: prev, Chain: chain,
 	}
 	r.Hash = r.computeHash()
 	_, err = tx.Exec(ctx, `INSERT INTO audit_log
-		(id, at, actor_id, actor, action, entity_type, entity_id, org_id, summary, client_ip, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(id, at, actor_id, actor, action, entity_type, entity_id, org_id, summary, client_ip, prev_hash, hash, chain)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, store.FormatTime(r.At), nullID(r.ActorID), r.Actor, r.Action, r.EntityType,
-		nullID(r.EntityID), nullID(r.OrgID), string(r.Summary), r.ClientIP, r.PrevHash, r.Hash)
+		nullID(r.EntityID), nullID(r.OrgID), string(r.Summary), r.ClientIP, r.PrevHash, r.Hash, r.Chain)
 	if err != nil {
 		return fmt.Errorf("audit: append %s: %w", ev.Action, err)
 	}
 	return nil
 }
 
-// computeHash covers every stored field, the id and the previous hash included, in a fixed
-// order with unambiguous separators.
+// holdChain takes the lock of a chain for the rest of the transaction: the first free one,
+// or, when every chain is busy, waits for chain 0. Locks a transaction holds count as free to
+// it, so appending twice never waits on itself.
+func holdChain(ctx context.Context, tx *store.Tx) (int, error) {
+	d := tx.DB().Dialect
+	for c := range chains {
+		got, err := d.TrySerialize(ctx, tx, chainLock+int64(c))
+		if err != nil || got {
+			return c, err
+		}
+	}
+	return 0, d.Serialize(ctx, tx, chainLock)
+}
+
+// computeHash covers every stored field, the id, the chain and the previous hash included, in
+// a fixed order with unambiguous separators.
 func (r Record) computeHash() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%d\x1f%s\x1f%d\x1f%q\x1f%q\x1f%q\x1f%d\x1f%d\x1f%s\x1f%q\x1f%s",
-		r.ID, store.FormatTime(r.At), r.ActorID, r.Actor, r.Action, r.EntityType,
+	fmt.Fprintf(h, "%d\x1f%d\x1f%s\x1f%d\x1f%q\x1f%q\x1f%q\x1f%d\x1f%d\x1f%s\x1f%q\x1f%s",
+		r.ID, r.Chain, store.FormatTime(r.At), r.ActorID, r.Actor, r.Action, r.EntityType,
 		r.EntityID, r.OrgID, r.Summary, r.ClientIP, r.PrevHash)
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -109,13 +135,13 @@ func nullID(id int64) any {
 }
 
 const recordColumns = `a.id, a.at, COALESCE(a.actor_id, 0), a.actor, a.action, a.entity_type,
-	COALESCE(a.entity_id, 0), COALESCE(a.org_id, 0), a.summary, a.client_ip, a.prev_hash, a.hash`
+	COALESCE(a.entity_id, 0), COALESCE(a.org_id, 0), a.summary, a.client_ip, a.prev_hash, a.hash, a.chain`
 
 func scanRecord(rows interface{ Scan(...any) error }) (Record, error) {
 	var r Record
 	var at, summary string
 	err := rows.Scan(&r.ID, &at, &r.ActorID, &r.Actor, &r.Action, &r.EntityType,
-		&r.EntityID, &r.OrgID, &summary, &r.ClientIP, &r.PrevHash, &r.Hash)
+		&r.EntityID, &r.OrgID, &summary, &r.ClientIP, &r.PrevHash, &r.Hash, &r.Chain)
 	if err != nil {
 		return r, err
 	}

@@ -15,8 +15,8 @@ type Broken struct {
 
 func (b *Broken) Error() string { return fmt.Sprintf("audit record %d: %s", b.ID, b.Reason) }
 
-// Verify walks the whole chain in id order inside one snapshot. It returns the number of
-// records checked and, when the chain is broken, a *Broken naming the first bad record.
+// Verify walks every chain in id order inside one snapshot. It returns the number of records
+// checked and, when a chain is broken, a *Broken naming the first bad record.
 func Verify(ctx context.Context, db *store.DB) (int64, error) {
 	var checked int64
 	err := db.Read(ctx, func(tx *store.Tx) error {
@@ -25,22 +25,20 @@ func Verify(ctx context.Context, db *store.DB) (int64, error) {
 			return err
 		}
 		defer rows.Close()
-		var prevID int64
-		prevHash := ""
+		var lastID int64
+		heads := map[int]string{} // chain → hash of its last record so far
 		for rows.Next() {
 			r, err := scanRecord(rows)
 			if err != nil {
-				return &Broken{ID: prevID + 1, Reason: "unreadable: " + err.Error()}
+				return &Broken{ID: lastID, Reason: "the record after this one is unreadable: " + err.Error()}
 			}
 			switch {
-			case r.ID != prevID+1:
-				return &Broken{ID: r.ID, Reason: fmt.Sprintf("follows record %d: records are missing", prevID)}
-			case r.PrevHash != prevHash:
-				return &Broken{ID: r.ID, Reason: "previous-hash link does not match the record before it"}
+			case r.PrevHash != heads[r.Chain]:
+				return &Broken{ID: r.ID, Reason: fmt.Sprintf("previous-hash link does not match the record before it in chain %d: records are missing or altered", r.Chain)}
 			case r.computeHash() != r.Hash:
 				return &Broken{ID: r.ID, Reason: "content does not match its hash"}
 			}
-			prevID, prevHash = r.ID, r.Hash
+			heads[r.Chain], lastID = r.Hash, r.ID
 			checked++
 		}
 		return rows.Err()

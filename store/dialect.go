@@ -24,6 +24,12 @@ type Dialect interface {
 	// Serialize blocks until no other transaction holds the named lock, and holds it until the
 	// transaction ends. SQLite's single writer already serialises every write.
 	Serialize(ctx context.Context, tx *Tx, lock int64) error
+	// TrySerialize takes the named lock if it is free, holding it until the transaction ends,
+	// and reports whether it did.
+	TrySerialize(ctx context.Context, tx *Tx, lock int64) (bool, error)
+	// NextID draws the next id of a table whose id the database generates, for a row that
+	// must know its id before it is written.
+	NextID(ctx context.Context, tx *Tx, table string) (int64, error)
 	// CopyRows inserts many rows in one go: COPY on PostgreSQL, one prepared INSERT stepped per
 	// row on SQLite.
 	CopyRows(ctx context.Context, tx *Tx, table string, columns []string, rows [][]any) error
@@ -43,6 +49,15 @@ func (sqliteDialect) IsUniqueViolation(err error) bool {
 }
 
 func (sqliteDialect) Serialize(context.Context, *Tx, int64) error { return nil }
+
+func (sqliteDialect) TrySerialize(context.Context, *Tx, int64) (bool, error) { return true, nil }
+
+// NextID on SQLite: the single writer makes MAX + 1 safe.
+func (sqliteDialect) NextID(ctx context.Context, tx *Tx, table string) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(id), 0) + 1 FROM "+table).Scan(&id)
+	return id, err
+}
 
 func (sqliteDialect) CopyRows(ctx context.Context, tx *Tx, table string, columns []string, rows [][]any) error {
 	if len(rows) == 0 {
@@ -152,6 +167,18 @@ func (postgresDialect) IsUniqueViolation(err error) bool {
 func (postgresDialect) Serialize(ctx context.Context, tx *Tx, lock int64) error {
 	_, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lock)
 	return err
+}
+
+func (postgresDialect) TrySerialize(ctx context.Context, tx *Tx, lock int64) (bool, error) {
+	var got bool
+	err := tx.conn.QueryRowContext(ctx, "SELECT pg_try_advisory_xact_lock($1)", lock).Scan(&got)
+	return got, err
+}
+
+func (postgresDialect) NextID(ctx context.Context, tx *Tx, table string) (int64, error) {
+	var id int64
+	err := tx.conn.QueryRowContext(ctx, "SELECT nextval(pg_get_serial_sequence($1, 'id'))", table).Scan(&id)
+	return id, err
 }
 
 func (postgresDialect) CopyRows(ctx context.Context, tx *Tx, table string, columns []string, rows [][]any) error {
