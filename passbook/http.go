@@ -56,13 +56,13 @@ func (h *Handlers) registerPassbooks() {
 	s.Page("POST /passbook/passbooks/{id}/reverse", PermCorrect, h.reverseSubmit)
 
 	s.API("GET /api/v1/passbook/passbooks", PermView, h.apiPassbooks)
-	s.API("POST /api/v1/passbook/passbooks", PermManage, h.apiOpen)
-	s.API("GET /api/v1/passbook/passbooks/{id}", PermView, h.apiPassbook)
-	s.API("POST /api/v1/passbook/passbooks/{id}/state", PermManage, h.apiState)
+	s.API("POST /api/v1/passbook/passbooks", PermManage, web.Body(http.StatusCreated, h.svc.OpenPassbook))
+	s.API("GET /api/v1/passbook/passbooks/{id}", PermView, web.ByID(h.svc.GetPassbook))
+	s.API("POST /api/v1/passbook/passbooks/{id}/state", PermManage, web.BodyByID(http.StatusOK, h.apiState))
 	s.API("GET /api/v1/passbook/passbooks/{id}/entries", PermView, h.apiEntries)
 	s.API("GET /api/v1/passbook/settings", PermView, h.apiSettings)
 	s.API("PUT /api/v1/passbook/settings", PermManage, h.apiSetSettings)
-	s.API("POST /api/v1/passbook/transactions/{id}/reverse", PermCorrect, h.apiReverse)
+	s.API("POST /api/v1/passbook/transactions/{id}/reverse", PermCorrect, web.BodyByID(http.StatusCreated, h.apiReverse))
 	s.Document(apiDocs, "openapi/passbooks.json")
 }
 

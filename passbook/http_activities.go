@@ -42,16 +42,16 @@ func (h *Handlers) registerActivities() {
 	s.Page("POST /passbook/activities/{id}/confirm", PermManage, h.confirmSubmit)
 
 	s.API("GET /api/v1/passbook/activities", PermView, h.apiActivities)
-	s.API("POST /api/v1/passbook/activities", PermManage, h.apiActivityCreate)
-	s.API("GET /api/v1/passbook/activities/{id}", PermView, h.apiActivity)
-	s.API("PUT /api/v1/passbook/activities/{id}", PermManage, h.apiActivityUpdate)
-	s.API("POST /api/v1/passbook/activities/{id}/cancel", PermManage, h.apiActivityCancel)
+	s.API("POST /api/v1/passbook/activities", PermManage, web.Body(http.StatusCreated, h.svc.CreateActivity))
+	s.API("GET /api/v1/passbook/activities/{id}", PermView, web.ByID(h.svc.GetActivity))
+	s.API("PUT /api/v1/passbook/activities/{id}", PermManage, web.BodyByID(http.StatusOK, h.svc.UpdateActivity))
+	s.API("POST /api/v1/passbook/activities/{id}/cancel", PermManage, web.OptionalBodyByID(withReason(h.svc.CancelActivity)))
 	s.API("POST /api/v1/passbook/activities/{id}/signup", PermClaim, h.apiSignUp)
 	s.API("DELETE /api/v1/passbook/activities/{id}/signup", PermClaim, h.apiSignUpCancel)
 	s.API("GET /api/v1/passbook/activities/{id}/qr", PermManage, h.apiQR)
-	s.API("POST /api/v1/passbook/activities/scan", PermClaim, h.apiScan)
-	s.API("POST /api/v1/passbook/activities/{id}/attendance", PermManage, h.apiAttendance)
-	s.API("POST /api/v1/passbook/activities/{id}/confirm", PermManage, h.apiConfirm)
+	s.API("POST /api/v1/passbook/activities/scan", PermClaim, web.Body(http.StatusOK, h.apiScan))
+	s.API("POST /api/v1/passbook/activities/{id}/attendance", PermManage, web.BodyByID(http.StatusOK, h.svc.MarkAttendance))
+	s.API("POST /api/v1/passbook/activities/{id}/confirm", PermManage, web.ByID(h.svc.ConfirmAttendance))
 	s.Document(apiDocs, "openapi/activities.json")
 }
 

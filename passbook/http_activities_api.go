@@ -1,6 +1,7 @@
 package passbook
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -18,64 +19,6 @@ func (h *Handlers) apiActivities(w http.ResponseWriter, r *http.Request, p *auth
 		return err
 	}
 	web.WriteList(w, list, next)
-	return nil
-}
-
-func (h *Handlers) apiActivityCreate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var in ActivityInput
-	if err := web.DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	a, err := h.svc.CreateActivity(r.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusCreated, a)
-	return nil
-}
-
-func (h *Handlers) apiActivity(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	a, err := h.pathActivity(r, p)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, a)
-	return nil
-}
-
-func (h *Handlers) apiActivityUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var terms ActivityTerms
-	if err := web.DecodeJSON(r, &terms); err != nil {
-		return err
-	}
-	a, err := h.svc.UpdateActivity(r.Context(), p, id, terms)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, a)
-	return nil
-}
-
-func (h *Handlers) apiActivityCancel(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var req reasonRequest
-	if r.ContentLength != 0 {
-		if err := web.DecodeJSON(r, &req); err != nil {
-			return err
-		}
-	}
-	a, err := h.svc.CancelActivity(r.Context(), p, id, req.Reason)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, a)
 	return nil
 }
 
@@ -134,45 +77,6 @@ type scanRequest struct {
 	Token string `json:"token"`
 }
 
-func (h *Handlers) apiScan(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var req scanRequest
-	if err := web.DecodeJSON(r, &req); err != nil {
-		return err
-	}
-	res, err := h.svc.Scan(r.Context(), p, req.Token, 0)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, res)
-	return nil
-}
-
-func (h *Handlers) apiAttendance(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var in AttendanceInput
-	if err := web.DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	s, err := h.svc.MarkAttendance(r.Context(), p, id, in)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, s)
-	return nil
-}
-
-func (h *Handlers) apiConfirm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	a, err := h.svc.ConfirmAttendance(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, a)
-	return nil
+func (h *Handlers) apiScan(ctx context.Context, p *auth.Principal, req scanRequest) (ScanResult, error) {
+	return h.svc.Scan(ctx, p, req.Token, 0)
 }

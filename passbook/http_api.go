@@ -1,6 +1,7 @@
 package passbook
 
 import (
+	"context"
 	"net/http"
 
 	"grassroots/auth"
@@ -25,52 +26,13 @@ func (h *Handlers) apiPassbooks(w http.ResponseWriter, r *http.Request, p *auth.
 	return nil
 }
 
-func (h *Handlers) apiPassbook(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	b, err := h.svc.GetPassbook(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, b)
-	return nil
-}
-
-func (h *Handlers) apiOpen(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var in OpenInput
-	if err := web.DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	b, err := h.svc.OpenPassbook(r.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusCreated, b)
-	return nil
-}
-
 type stateRequest struct {
 	State  string `json:"state"`
 	Reason string `json:"reason"`
 }
 
-func (h *Handlers) apiState(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var req stateRequest
-	if err := web.DecodeJSON(r, &req); err != nil {
-		return err
-	}
-	b, err := h.svc.SetPassbookState(r.Context(), p, id, req.State, req.Reason)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, b)
-	return nil
+func (h *Handlers) apiState(ctx context.Context, p *auth.Principal, id int64, req stateRequest) (Passbook, error) {
+	return h.svc.SetPassbookState(ctx, p, id, req.State, req.Reason)
 }
 
 func (h *Handlers) apiEntries(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -124,19 +86,7 @@ type reverseRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (h *Handlers) apiReverse(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	txID, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var req reverseRequest
-	if err := web.DecodeJSON(r, &req); err != nil {
-		return err
-	}
-	id, err := h.svc.Reverse(r.Context(), p, txID, req.Reason)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusCreated, map[string]int64{"reversal_tx_id": id})
-	return nil
+func (h *Handlers) apiReverse(ctx context.Context, p *auth.Principal, txID int64, req reverseRequest) (map[string]int64, error) {
+	id, err := h.svc.Reverse(ctx, p, txID, req.Reason)
+	return map[string]int64{"reversal_tx_id": id}, err
 }

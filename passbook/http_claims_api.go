@@ -1,6 +1,7 @@
 package passbook
 
 import (
+	"context"
 	"encoding/base64"
 	"html/template"
 	"mime"
@@ -37,62 +38,6 @@ func (h *Handlers) apiItems(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		return err
 	}
 	web.WriteList(w, items, next)
-	return nil
-}
-
-func (h *Handlers) apiItemCreate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var in ItemInput
-	if err := web.DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	it, err := h.svc.CreateItem(r.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusCreated, it)
-	return nil
-}
-
-func (h *Handlers) apiItem(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	it, err := h.svc.GetItem(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, it)
-	return nil
-}
-
-func (h *Handlers) apiItemUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var terms ItemTerms
-	if err := web.DecodeJSON(r, &terms); err != nil {
-		return err
-	}
-	it, err := h.svc.UpdateItem(r.Context(), p, id, terms)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, it)
-	return nil
-}
-
-func (h *Handlers) apiItemArchive(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	it, err := h.svc.ArchiveItem(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, it)
 	return nil
 }
 
@@ -145,58 +90,22 @@ func decodeClaimJSON(r *http.Request) (ClaimInput, error) {
 	return in, in.Check()
 }
 
-func (h *Handlers) apiClaim(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	c, err := h.svc.GetClaim(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, c)
-	return nil
-}
-
+// reasonRequest is the body of a state change that may carry a reason, and may be left out where
+// the reason is optional.
 type reasonRequest struct {
 	Reason string `json:"reason"`
 }
 
-// claimCall runs a state change on the claim in the path with the body's reason, which may be
-// left out where it is optional.
-func (h *Handlers) claimCall(w http.ResponseWriter, r *http.Request, act func(id int64, reason string) (Claim, error)) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
+// withReason takes the reason of a state change on {id} from its body.
+func withReason[Out any](run func(ctx context.Context, p *auth.Principal, id int64, reason string) (Out, error)) func(context.Context, *auth.Principal, int64, reasonRequest) (Out, error) {
+	return func(ctx context.Context, p *auth.Principal, id int64, req reasonRequest) (Out, error) {
+		return run(ctx, p, id, req.Reason)
 	}
-	var req reasonRequest
-	if r.ContentLength != 0 {
-		if err := web.DecodeJSON(r, &req); err != nil {
-			return err
-		}
-	}
-	c, err := act(id, req.Reason)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, c)
-	return nil
 }
 
-func (h *Handlers) apiApprove(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	return h.claimCall(w, r, func(id int64, reason string) (Claim, error) { return h.svc.Approve(r.Context(), p, id, reason) })
-}
-
-func (h *Handlers) apiReject(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	return h.claimCall(w, r, func(id int64, reason string) (Claim, error) { return h.svc.Reject(r.Context(), p, id, reason) })
-}
-
-func (h *Handlers) apiObject(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	return h.claimCall(w, r, func(id int64, reason string) (Claim, error) { return h.svc.Object(r.Context(), p, id, reason) })
-}
-
-func (h *Handlers) apiCancel(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	return h.claimCall(w, r, func(id int64, _ string) (Claim, error) { return h.svc.Cancel(r.Context(), p, id) })
+// apiCancel withdraws a claim; a reason sent along is accepted and not kept.
+func (h *Handlers) apiCancel(ctx context.Context, p *auth.Principal, id int64, _ reasonRequest) (Claim, error) {
+	return h.svc.Cancel(ctx, p, id)
 }
 
 func (h *Handlers) apiPublicity(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {

@@ -2,6 +2,7 @@ package passbook
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"mime"
 	"net/http"
@@ -35,8 +36,8 @@ func (h *Handlers) registerReports() {
 	s.API("GET /api/v1/passbook/rankings", PermView, h.apiRankings)
 	s.API("GET /api/v1/passbook/passbooks/{id}/rank", PermView, h.apiRank)
 	s.API("GET /api/v1/passbook/commendation", PermView, h.apiCommendation)
-	s.API("GET /api/v1/passbook/passbooks/{id}/print", PermView, h.apiPrint)
-	s.API("POST /api/v1/passbook/passbooks/{id}/printed", PermManage, h.apiPrinted)
+	s.API("GET /api/v1/passbook/passbooks/{id}/print", PermView, web.ByID(h.svc.PendingLines))
+	s.API("POST /api/v1/passbook/passbooks/{id}/printed", PermManage, web.BodyByID(http.StatusOK, h.apiPrinted))
 	s.API("GET /api/v1/passbook/passbooks/{id}/statement.xlsx", PermView, h.statementXLSX)
 	s.API("GET /api/v1/passbook/reports", PermView, h.apiReports)
 	s.Document(apiDocs, "openapi/reports.json")
@@ -172,19 +173,6 @@ func sendXLSX(w http.ResponseWriter, name string, data []byte) error {
 	return err
 }
 
-func (h *Handlers) apiPrint(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	pr, err := h.svc.PendingLines(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, pr)
-	return nil
-}
-
 type printedRequest struct {
 	ThroughTxID int64 `json:"through_tx_id"`
 }
@@ -194,21 +182,9 @@ type printedAnswer struct {
 	Lines          int64 `json:"lines"`
 }
 
-func (h *Handlers) apiPrinted(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var req printedRequest
-	if err := web.DecodeJSON(r, &req); err != nil {
-		return err
-	}
-	lines, err := h.svc.MarkPrinted(r.Context(), p, id, req.ThroughTxID)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, printedAnswer{PrintedThrough: req.ThroughTxID, Lines: lines})
-	return nil
+func (h *Handlers) apiPrinted(ctx context.Context, p *auth.Principal, id int64, req printedRequest) (printedAnswer, error) {
+	lines, err := h.svc.MarkPrinted(ctx, p, id, req.ThroughTxID)
+	return printedAnswer{PrintedThrough: req.ThroughTxID, Lines: lines}, err
 }
 
 func (h *Handlers) apiReports(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {

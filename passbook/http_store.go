@@ -52,16 +52,17 @@ func (h *Handlers) registerStore() {
 	s.Page("GET /passbook/rewards/{id}/photo", PermView, h.rewardPhoto)
 
 	s.API("GET /api/v1/passbook/rewards", PermView, h.apiRewards)
-	s.API("POST /api/v1/passbook/rewards", PermManage, h.apiCreateReward)
-	s.API("GET /api/v1/passbook/rewards/{id}", PermView, h.apiReward)
-	s.API("PUT /api/v1/passbook/rewards/{id}", PermManage, h.apiUpdateReward)
-	s.API("POST /api/v1/passbook/rewards/{id}/stock", PermManage, h.apiAdjustStock)
+	s.API("POST /api/v1/passbook/rewards", PermManage, web.Body(http.StatusCreated, h.svc.CreateReward))
+	s.API("GET /api/v1/passbook/rewards/{id}", PermView, web.ByID(h.svc.GetReward))
+	s.API("PUT /api/v1/passbook/rewards/{id}", PermManage, web.BodyByID(http.StatusOK, h.svc.UpdateReward))
+	s.API("POST /api/v1/passbook/rewards/{id}/stock", PermManage, web.BodyByID(http.StatusOK, h.apiAdjustStock))
 	s.API("GET /api/v1/passbook/orders", PermView, h.apiOrders)
 	s.API("POST /api/v1/passbook/orders", PermRedeem, h.apiPlaceOrder)
-	s.API("GET /api/v1/passbook/orders/{id}", PermView, h.apiOrder)
-	s.API("POST /api/v1/passbook/orders/{id}/fulfil", PermFulfil, h.apiFulfilOrder)
-	s.API("POST /api/v1/passbook/orders/{id}/cancel", PermView, h.apiCancelOrder)
-	s.API("POST /api/v1/passbook/orders/pickup", PermFulfil, h.apiPickupOrder)
+	s.API("GET /api/v1/passbook/orders/{id}", PermView, web.ByID(h.svc.GetOrder))
+	s.API("POST /api/v1/passbook/orders/{id}/fulfil", PermFulfil, web.BodyByID(http.StatusOK, h.apiFulfilOrder))
+	// The body is optional: a member cancelling from a phone has no reason to give.
+	s.API("POST /api/v1/passbook/orders/{id}/cancel", PermView, web.OptionalBodyByID(withReason(h.svc.CancelOrder)))
+	s.API("POST /api/v1/passbook/orders/pickup", PermFulfil, web.Body(http.StatusOK, h.apiPickupOrder))
 	s.Document(apiDocs, "openapi/store.json")
 }
 

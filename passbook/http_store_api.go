@@ -1,6 +1,7 @@
 package passbook
 
 import (
+	"context"
 	"net/http"
 
 	"grassroots/auth"
@@ -28,69 +29,13 @@ func (h *Handlers) apiRewards(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return nil
 }
 
-func (h *Handlers) apiReward(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	rw, err := h.svc.GetReward(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, rw)
-	return nil
-}
-
-func (h *Handlers) apiCreateReward(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var in RewardInput
-	if err := web.DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	rw, err := h.svc.CreateReward(r.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusCreated, rw)
-	return nil
-}
-
-func (h *Handlers) apiUpdateReward(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var in RewardChange
-	if err := web.DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	rw, err := h.svc.UpdateReward(r.Context(), p, id, in)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, rw)
-	return nil
-}
-
 type stockRequest struct {
 	Delta  int64  `json:"delta"`
 	Reason string `json:"reason"`
 }
 
-func (h *Handlers) apiAdjustStock(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var req stockRequest
-	if err := web.DecodeJSON(r, &req); err != nil {
-		return err
-	}
-	rw, err := h.svc.AdjustStock(r.Context(), p, id, req.Delta, req.Reason)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, rw)
-	return nil
+func (h *Handlers) apiAdjustStock(ctx context.Context, p *auth.Principal, id int64, req stockRequest) (Reward, error) {
+	return h.svc.AdjustStock(ctx, p, id, req.Delta, req.Reason)
 }
 
 func (h *Handlers) apiOrders(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -103,19 +48,6 @@ func (h *Handlers) apiOrders(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return err
 	}
 	web.WriteList(w, list, next)
-	return nil
-}
-
-func (h *Handlers) apiOrder(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	o, err := h.svc.GetOrder(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, o)
 	return nil
 }
 
@@ -138,56 +70,10 @@ type pickupRequest struct {
 	Code string `json:"code"`
 }
 
-func (h *Handlers) apiFulfilOrder(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var req pickupRequest
-	if err := web.DecodeJSON(r, &req); err != nil {
-		return err
-	}
-	o, err := h.svc.FulfilOrder(r.Context(), p, id, req.Code)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, o)
-	return nil
+func (h *Handlers) apiFulfilOrder(ctx context.Context, p *auth.Principal, id int64, req pickupRequest) (Order, error) {
+	return h.svc.FulfilOrder(ctx, p, id, req.Code)
 }
 
-func (h *Handlers) apiPickupOrder(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var req pickupRequest
-	if err := web.DecodeJSON(r, &req); err != nil {
-		return err
-	}
-	o, err := h.svc.PickupByCode(r.Context(), p, req.Code)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, o)
-	return nil
-}
-
-type cancelOrderRequest struct {
-	Reason string `json:"reason"`
-}
-
-// apiCancelOrder takes an optional body: a member cancelling from a phone has no reason to give.
-func (h *Handlers) apiCancelOrder(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := web.PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var req cancelOrderRequest
-	if r.ContentLength != 0 {
-		if err := web.DecodeJSON(r, &req); err != nil {
-			return err
-		}
-	}
-	o, err := h.svc.CancelOrder(r.Context(), p, id, req.Reason)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, o)
-	return nil
+func (h *Handlers) apiPickupOrder(ctx context.Context, p *auth.Principal, req pickupRequest) (Order, error) {
+	return h.svc.PickupByCode(ctx, p, req.Code)
 }

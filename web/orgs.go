@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,13 +23,14 @@ func (s *Server) registerOrgs() {
 	s.Page("POST /orgs/{id}/archive", auth.OrgManage, s.orgArchive)
 	s.Page("POST /orgs/{id}/restore", auth.OrgManage, s.orgRestore)
 
+	o := s.cfg.Org
 	s.API("GET /api/v1/orgs", auth.OrgView, s.apiOrgs)
-	s.API("POST /api/v1/orgs", auth.OrgManage, s.apiOrgCreate)
-	s.API("GET /api/v1/orgs/{id}", auth.OrgView, s.apiOrg)
-	s.API("PATCH /api/v1/orgs/{id}", auth.OrgManage, s.apiOrgUpdate)
-	s.API("POST /api/v1/orgs/{id}/move", auth.OrgManage, s.apiOrgMove)
-	s.API("POST /api/v1/orgs/{id}/archive", auth.OrgManage, s.apiOrgArchive)
-	s.API("POST /api/v1/orgs/{id}/restore", auth.OrgManage, s.apiOrgRestore)
+	s.API("POST /api/v1/orgs", auth.OrgManage, Body(http.StatusCreated, o.CreateOrg))
+	s.API("GET /api/v1/orgs/{id}", auth.OrgView, ByID(o.GetOrg))
+	s.API("PATCH /api/v1/orgs/{id}", auth.OrgManage, BodyByID(http.StatusOK, o.UpdateOrg))
+	s.API("POST /api/v1/orgs/{id}/move", auth.OrgManage, BodyByID(http.StatusOK, s.apiOrgMove))
+	s.API("POST /api/v1/orgs/{id}/archive", auth.OrgManage, ByID(o.ArchiveOrg))
+	s.API("POST /api/v1/orgs/{id}/restore", auth.OrgManage, ByID(o.RestoreOrg))
 	s.API("GET /api/v1/orgs/{id}/history", auth.OrgView, s.apiOrgHistory)
 	s.Document(apiDocs, "openapi/orgs.json")
 }
@@ -253,94 +255,12 @@ func (s *Server) apiOrgs(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	return nil
 }
 
-func (s *Server) apiOrg(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	o, err := s.cfg.Org.GetOrg(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, o)
-	return nil
-}
-
-func (s *Server) apiOrgCreate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var in org.OrgInput
-	if err := DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	o, err := s.cfg.Org.CreateOrg(r.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusCreated, o)
-	return nil
-}
-
-func (s *Server) apiOrgUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var in org.OrgInput
-	if err := DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	o, err := s.cfg.Org.UpdateOrg(r.Context(), p, id, in)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, o)
-	return nil
-}
-
 type moveRequest struct {
 	ParentID int64 `json:"parent_id"`
 }
 
-func (s *Server) apiOrgMove(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var req moveRequest
-	if err := DecodeJSON(r, &req); err != nil {
-		return err
-	}
-	o, err := s.cfg.Org.MoveOrg(r.Context(), p, id, req.ParentID)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, o)
-	return nil
-}
-
-func (s *Server) apiOrgArchive(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	return s.apiOrgSetArchived(w, r, p, true)
-}
-
-func (s *Server) apiOrgRestore(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	return s.apiOrgSetArchived(w, r, p, false)
-}
-
-func (s *Server) apiOrgSetArchived(w http.ResponseWriter, r *http.Request, p *auth.Principal, archive bool) error {
-	id, err := PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var o org.Org
-	if archive {
-		o, err = s.cfg.Org.ArchiveOrg(r.Context(), p, id)
-	} else {
-		o, err = s.cfg.Org.RestoreOrg(r.Context(), p, id)
-	}
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, o)
-	return nil
+func (s *Server) apiOrgMove(ctx context.Context, p *auth.Principal, id int64, req moveRequest) (org.Org, error) {
+	return s.cfg.Org.MoveOrg(ctx, p, id, req.ParentID)
 }
 
 func (s *Server) apiOrgHistory(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {

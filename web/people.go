@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -23,12 +24,13 @@ func (s *Server) registerPeople() {
 	s.Page("POST /people/{id}/memberships", auth.PeopleManage, s.membershipAdd)
 	s.Page("POST /people/{id}/memberships/{mid}/end", auth.PeopleManage, s.membershipEnd)
 
+	o := s.cfg.Org
 	s.API("GET /api/v1/people", auth.PeopleView, s.apiPeople)
-	s.API("POST /api/v1/people", auth.PeopleManage, s.apiPersonCreate)
-	s.API("GET /api/v1/people/{id}", auth.PeopleView, s.apiPerson)
-	s.API("PATCH /api/v1/people/{id}", auth.PeopleManage, s.apiPersonUpdate)
-	s.API("POST /api/v1/people/{id}/archive", auth.PeopleManage, s.apiPersonArchive)
-	s.API("POST /api/v1/people/{id}/memberships", auth.PeopleManage, s.apiMembershipAdd)
+	s.API("POST /api/v1/people", auth.PeopleManage, Body(http.StatusCreated, o.CreatePerson))
+	s.API("GET /api/v1/people/{id}", auth.PeopleView, ByID(o.GetPerson))
+	s.API("PATCH /api/v1/people/{id}", auth.PeopleManage, BodyByID(http.StatusOK, o.UpdatePerson))
+	s.API("POST /api/v1/people/{id}/archive", auth.PeopleManage, ByID(o.ArchivePerson))
+	s.API("POST /api/v1/people/{id}/memberships", auth.PeopleManage, BodyByID(http.StatusCreated, s.apiMembershipAdd))
 	s.API("POST /api/v1/people/{id}/memberships/{mid}/end", auth.PeopleManage, s.apiMembershipEnd)
 	s.Document(apiDocs, "openapi/people.json")
 }
@@ -302,78 +304,10 @@ func (s *Server) apiPeople(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	return nil
 }
 
-func (s *Server) apiPerson(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	pe, err := s.cfg.Org.GetPerson(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, pe)
-	return nil
-}
-
-func (s *Server) apiPersonCreate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var in org.PersonInput
-	if err := DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	pe, err := s.cfg.Org.CreatePerson(r.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusCreated, pe)
-	return nil
-}
-
-func (s *Server) apiPersonUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var in org.PersonInput
-	if err := DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	pe, err := s.cfg.Org.UpdatePerson(r.Context(), p, id, in)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, pe)
-	return nil
-}
-
-func (s *Server) apiPersonArchive(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	pe, err := s.cfg.Org.ArchivePerson(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, pe)
-	return nil
-}
-
-func (s *Server) apiMembershipAdd(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var in org.MembershipInput
-	if err := DecodeJSON(r, &in); err != nil {
-		return err
-	}
+// apiMembershipAdd adds a membership to the person in the path, whatever person the body names.
+func (s *Server) apiMembershipAdd(ctx context.Context, p *auth.Principal, id int64, in org.MembershipInput) (org.Membership, error) {
 	in.PersonID = id
-	m, err := s.cfg.Org.AddMembership(r.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusCreated, m)
-	return nil
+	return s.cfg.Org.AddMembership(ctx, p, in)
 }
 
 type endMembershipRequest struct {

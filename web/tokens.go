@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 
 	"grassroots/auth"
@@ -14,7 +15,7 @@ func (s *Server) registerTokens() {
 	s.Page("POST /tokens/{id}/revoke", "", s.tokenRevoke)
 
 	s.API("GET /api/v1/tokens", "", s.apiTokens)
-	s.API("POST /api/v1/tokens", "", s.apiTokenCreate)
+	s.API("POST /api/v1/tokens", "", Body(http.StatusCreated, s.apiTokenCreate))
 	s.API("DELETE /api/v1/tokens/{id}", "", s.apiTokenRevoke)
 }
 
@@ -82,17 +83,9 @@ func (s *Server) apiTokens(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	return nil
 }
 
-func (s *Server) apiTokenCreate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var req tokenRequest
-	if err := DecodeJSON(r, &req); err != nil {
-		return err
-	}
-	secret, t, err := s.cfg.Auth.CreateToken(r.Context(), p, req.Name)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusCreated, createdToken{APIToken: t, Token: secret})
-	return nil
+func (s *Server) apiTokenCreate(ctx context.Context, p *auth.Principal, req tokenRequest) (createdToken, error) {
+	secret, t, err := s.cfg.Auth.CreateToken(ctx, p, req.Name)
+	return createdToken{APIToken: t, Token: secret}, err
 }
 
 func (s *Server) apiTokenRevoke(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {

@@ -29,11 +29,11 @@ func (s *Server) registerUsers() {
 	s.Page("GET /roles", auth.UsersManage, s.rolesPage)
 
 	s.API("GET /api/v1/users", auth.UsersManage, s.apiUsers)
-	s.API("POST /api/v1/users", auth.UsersManage, s.apiUserCreate)
-	s.API("GET /api/v1/users/{id}", auth.UsersManage, s.apiUser)
-	s.API("POST /api/v1/users/{id}/grants", auth.UsersManage, s.apiGrantAdd)
+	s.API("POST /api/v1/users", auth.UsersManage, Body(http.StatusCreated, s.apiUserCreate))
+	s.API("GET /api/v1/users/{id}", auth.UsersManage, ByID(a.GetUser))
+	s.API("POST /api/v1/users/{id}/grants", auth.UsersManage, BodyByID(http.StatusOK, s.apiGrantAdd))
 	s.API("DELETE /api/v1/users/{id}/grants", auth.UsersManage, s.apiGrantRemove)
-	s.API("POST /api/v1/users/{id}/password-reset", auth.UsersManage, s.apiPasswordReset)
+	s.API("POST /api/v1/users/{id}/password-reset", auth.UsersManage, ByID(s.apiPasswordReset))
 	s.API("POST /api/v1/users/{id}/disable", auth.UsersManage, s.apiUserChange(disable))
 	s.API("POST /api/v1/users/{id}/enable", auth.UsersManage, s.apiUserChange(enable))
 	s.API("POST /api/v1/users/{id}/unlock", auth.UsersManage, s.apiUserChange(a.Unlock))
@@ -346,53 +346,25 @@ func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	return nil
 }
 
-func (s *Server) apiUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	return s.writeUser(w, r, p, id)
-}
-
-func (s *Server) writeUser(w http.ResponseWriter, r *http.Request, p *auth.Principal, id int64) error {
-	u, err := s.cfg.Auth.GetUser(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, u)
-	return nil
-}
-
-func (s *Server) apiUserCreate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var req newUserRequest
-	if err := DecodeJSON(r, &req); err != nil {
-		return err
-	}
+func (s *Server) apiUserCreate(ctx context.Context, p *auth.Principal, req newUserRequest) (createdUser, error) {
 	in := auth.NewUser{Username: req.Username, DisplayName: req.DisplayName, PersonID: req.PersonID, Password: req.Password}
 	for _, g := range req.Grants {
 		in.Grants = append(in.Grants, auth.GrantInput(g))
 	}
-	u, generated, err := s.cfg.Auth.CreateUser(r.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusCreated, createdUser{User: u, Password: generated})
-	return nil
+	u, generated, err := s.cfg.Auth.CreateUser(ctx, p, in)
+	return createdUser{User: u, Password: generated}, err
 }
 
-func (s *Server) apiGrantAdd(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := PathID(r, "id")
+func (s *Server) apiGrantAdd(ctx context.Context, p *auth.Principal, id int64, req grantRequest) (auth.User, error) {
+	return s.userAfter(ctx, p, id, s.cfg.Auth.AddGrant(ctx, p, id, auth.GrantInput(req)))
+}
+
+// userAfter is account id as a change to it left it, or the change's error.
+func (s *Server) userAfter(ctx context.Context, p *auth.Principal, id int64, err error) (auth.User, error) {
 	if err != nil {
-		return err
+		return auth.User{}, err
 	}
-	var req grantRequest
-	if err := DecodeJSON(r, &req); err != nil {
-		return err
-	}
-	if err := s.cfg.Auth.AddGrant(r.Context(), p, id, auth.GrantInput(req)); err != nil {
-		return err
-	}
-	return s.writeUser(w, r, p, id)
+	return s.cfg.Auth.GetUser(ctx, p, id)
 }
 
 // apiGrantRemove answers 204: the account may have left the caller's charge with the grant.
@@ -412,31 +384,16 @@ func (s *Server) apiGrantRemove(w http.ResponseWriter, r *http.Request, p *auth.
 	return nil
 }
 
-func (s *Server) apiPasswordReset(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, err := PathID(r, "id")
-	if err != nil {
-		return err
-	}
-	password, err := s.cfg.Auth.ResetPassword(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, map[string]string{"password": password})
-	return nil
+func (s *Server) apiPasswordReset(ctx context.Context, p *auth.Principal, id int64) (map[string]string, error) {
+	password, err := s.cfg.Auth.ResetPassword(ctx, p, id)
+	return map[string]string{"password": password}, err
 }
 
 // apiUserChange is the API handler of a change to account {id}; it answers with the account.
 func (s *Server) apiUserChange(change accountChange) HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-		id, err := PathID(r, "id")
-		if err != nil {
-			return err
-		}
-		if err := change(r.Context(), p, id); err != nil {
-			return err
-		}
-		return s.writeUser(w, r, p, id)
-	}
+	return ByID(func(ctx context.Context, p *auth.Principal, id int64) (auth.User, error) {
+		return s.userAfter(ctx, p, id, change(ctx, p, id))
+	})
 }
 
 func (s *Server) apiRoles(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
