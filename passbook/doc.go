@@ -23,9 +23,10 @@
 // Every movement of points or money is a transaction of entries that sum to zero per asset.
 // Each passbook has an honour account (asset "points") and a deposit account (asset "fen");
 // each community has issuing accounts for both assets, a redemption account and an expiry
-// account. Running balances live on the accounts and every entry records the balance after
-// it, both written in the transaction that adds the entry; triggers refuse UPDATE and DELETE on
-// entries and transactions. A correction is a reversal transaction linked to the original,
+// account. A passbook account's running balance lives on the account and each of its entries
+// records the balance after it, both written in the transaction that adds the entry; a
+// community account's balance is the sum of its entries, so that a community's postings do not
+// all wait on one row. Triggers refuse UPDATE and DELETE on entries and transactions. A correction is a reversal transaction linked to the original,
 // and a transaction is reversed at most once. Honour points rise with earned points and fall
 // only with deductions; redemptions touch the deposit alone. A passbook's deposit never goes
 // below zero. Deposits are kept in lots with an expiry date so that redemption spends the

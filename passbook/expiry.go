@@ -124,7 +124,7 @@ func expireDue(ctx context.Context, tx *store.Tx, passbookID int64, today string
 		return e, err
 	}
 	e.txID, err = book(ctx, tx, audit.System, booking{orgID: e.orgID, passbookID: passbookID, kind: TxExpire,
-		memo: "存款到期", date: today, legs: []leg{{depositAcc, Fen, -e.fen}, {acc.expired, Fen, e.fen}}})
+		memo: "存款到期", date: today, legs: []leg{passbookLeg(depositAcc, Fen, -e.fen), communityLeg(acc.expired, Fen, e.fen)}})
 	if err != nil {
 		return e, err
 	}

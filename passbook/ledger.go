@@ -45,6 +45,20 @@ type leg struct {
 	account int64
 	asset   Asset
 	amount  int64
+	// community legs move a community's issuing, redemption or expiry account. Those balances
+	// are the sums of their entries, not kept on the account: every posting of a community
+	// would otherwise update the same row and wait on every other one.
+	community bool
+}
+
+// passbookLeg moves a passbook's own account, whose running balance is kept.
+func passbookLeg(account int64, asset Asset, amount int64) leg {
+	return leg{account, asset, amount, false}
+}
+
+// communityLeg moves a community account.
+func communityLeg(account int64, asset Asset, amount int64) leg {
+	return leg{account, asset, amount, true}
 }
 
 // booking is a transaction to write.
@@ -88,6 +102,13 @@ func book(ctx context.Context, tx *store.Tx, actor audit.Actor, b booking) (int6
 	}
 	for _, l := range b.legs {
 		if l.amount == 0 {
+			continue
+		}
+		if l.community {
+			if _, err := tx.Exec(ctx, `INSERT INTO pb_entries (tx_id, account_id, asset, amount, balance_after)
+				VALUES (?, ?, ?, ?, NULL)`, id, l.account, string(l.asset), l.amount); err != nil {
+				return 0, err
+			}
 			continue
 		}
 		var after int64

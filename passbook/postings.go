@@ -24,7 +24,8 @@ func earn(ctx context.Context, tx *store.Tx, actor audit.Actor, b Passbook, set 
 	fen := points * set.FenPerPoint
 	id, err := book(ctx, tx, actor, booking{
 		orgID: b.OrgID, passbookID: b.ID, kind: TxEarn, memo: memo, date: date, claimID: claimID,
-		legs: []leg{{b.honorAcc, Points, points}, {acc.issuePoints, Points, -points}, {b.depositAcc, Fen, fen}, {acc.issueFen, Fen, -fen}},
+		legs: []leg{passbookLeg(b.honorAcc, Points, points), communityLeg(acc.issuePoints, Points, -points),
+			passbookLeg(b.depositAcc, Fen, fen), communityLeg(acc.issueFen, Fen, -fen)},
 	})
 	if err != nil {
 		return 0, err
@@ -39,7 +40,7 @@ func deduct(ctx context.Context, tx *store.Tx, actor audit.Actor, b Passbook, se
 	if err != nil {
 		return 0, err
 	}
-	legs := []leg{{b.honorAcc, Points, -points}, {acc.issuePoints, Points, points}}
+	legs := []leg{passbookLeg(b.honorAcc, Points, -points), communityLeg(acc.issuePoints, Points, points)}
 	var fen int64
 	if set.DeductionsReduceDeposit {
 		var deposit int64
@@ -47,7 +48,7 @@ func deduct(ctx context.Context, tx *store.Tx, actor audit.Actor, b Passbook, se
 			return 0, err
 		}
 		fen = min(points*set.FenPerPoint, deposit)
-		legs = append(legs, leg{b.depositAcc, Fen, -fen}, leg{acc.issueFen, Fen, fen})
+		legs = append(legs, passbookLeg(b.depositAcc, Fen, -fen), communityLeg(acc.issueFen, Fen, fen))
 	}
 	id, err := book(ctx, tx, actor, booking{orgID: b.OrgID, passbookID: b.ID, kind: TxDeduct, memo: memo, date: date, claimID: claimID, legs: legs})
 	if err != nil || fen == 0 {
@@ -68,7 +69,7 @@ func redeem(ctx context.Context, tx *store.Tx, actor audit.Actor, b Passbook, fe
 	}
 	id, err := book(ctx, tx, actor, booking{
 		orgID: b.OrgID, passbookID: b.ID, kind: TxRedeem, memo: memo, date: date,
-		legs: []leg{{b.depositAcc, Fen, -fen}, {acc.redeemed, Fen, fen}},
+		legs: []leg{passbookLeg(b.depositAcc, Fen, -fen), communityLeg(acc.redeemed, Fen, fen)},
 	})
 	if err != nil {
 		return 0, err
@@ -100,7 +101,8 @@ func reverse(ctx context.Context, tx *store.Tx, actor audit.Actor, txID int64, d
 	if done > 0 {
 		return 0, errs.Conflict("该笔交易已冲正，不能重复冲正")
 	}
-	rows, err := tx.Query(ctx, `SELECT account_id, asset, amount FROM pb_entries WHERE tx_id = ? ORDER BY id`, txID)
+	rows, err := tx.Query(ctx, `SELECT e.account_id, e.asset, e.amount, a.passbook_id IS NULL
+		FROM pb_entries e JOIN pb_accounts a ON a.id = e.account_id WHERE e.tx_id = ? ORDER BY e.id`, txID)
 	if err != nil {
 		return 0, err
 	}
@@ -109,7 +111,7 @@ func reverse(ctx context.Context, tx *store.Tx, actor audit.Actor, txID int64, d
 	for rows.Next() {
 		var l leg
 		var asset string
-		if err := rows.Scan(&l.account, &asset, &l.amount); err != nil {
+		if err := rows.Scan(&l.account, &asset, &l.amount, &l.community); err != nil {
 			rows.Close()
 			return 0, err
 		}

@@ -55,7 +55,7 @@ func (w *rankWorld) redeem(t *testing.T, name string, fen int64, date string) in
 			return err
 		}
 		id, err = book(ctx, tx, auth.System().Actor(), booking{orgID: b.OrgID, passbookID: b.ID, kind: TxRedeem, memo: "兑换奖品", date: date,
-			legs: []leg{{b.depositAcc, Fen, -fen}, {acc.redeemed, Fen, fen}}})
+			legs: []leg{passbookLeg(b.depositAcc, Fen, -fen), communityLeg(acc.redeemed, Fen, fen)}})
 		if err != nil {
 			return err
 		}

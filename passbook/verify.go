@@ -2,6 +2,7 @@ package passbook
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"grassroots/store"
@@ -18,8 +19,8 @@ func (d Discrepancy) String() string { return d.What }
 const maxReported = 100
 
 // Verify recomputes the ledger from its entries inside one snapshot: every transaction balances
-// per asset, every account's balance equals the sum of its entries and each entry's running
-// balance follows from the one before, no deposit is negative, the deposit lots of a passbook
+// per asset, every passbook account's balance equals the sum of its entries and each entry's
+// running balance follows from the one before, no deposit is negative, the deposit lots of a passbook
 // add up to its deposit, and the all-time ranking total equals the honour balance. It returns
 // the number of entries checked and what is wrong (nothing, when the ledger is sound).
 func Verify(ctx context.Context, db *store.DB) (int64, []Discrepancy, error) {
@@ -38,6 +39,7 @@ func Verify(ctx context.Context, db *store.DB) (int64, []Discrepancy, error) {
 			{`SELECT tx_id, asset, SUM(amount) FROM pb_entries GROUP BY tx_id, asset HAVING SUM(amount) <> 0`,
 				"交易 %v 的 %v 分录合计为 %v，借贷不平"},
 			{`SELECT a.id, a.balance, COALESCE(SUM(e.amount), 0) FROM pb_accounts a LEFT JOIN pb_entries e ON e.account_id = a.id
+				WHERE a.passbook_id IS NOT NULL
 				GROUP BY a.id, a.balance HAVING a.balance <> COALESCE(SUM(e.amount), 0)`,
 				"账户 %v 的余额为 %v，分录合计为 %v"},
 			{`SELECT id, passbook_id, balance FROM pb_accounts WHERE kind = 'deposit' AND balance < 0`,
@@ -84,16 +86,19 @@ func eachRow(ctx context.Context, tx *store.Tx, query string, fn func([3]any)) e
 	return rows.Err()
 }
 
-// walkRunningBalances streams every entry in account order and checks each balance_after.
+// walkRunningBalances streams the entries of passbook accounts in account order and checks
+// each balance_after; community accounts keep none.
 func walkRunningBalances(ctx context.Context, tx *store.Tx, report func(string, ...any)) (int64, error) {
-	rows, err := tx.Query(ctx, `SELECT id, account_id, amount, balance_after FROM pb_entries ORDER BY account_id, id`)
+	rows, err := tx.Query(ctx, `SELECT e.id, e.account_id, e.amount, e.balance_after FROM pb_entries e
+		JOIN pb_accounts a ON a.id = e.account_id WHERE a.passbook_id IS NOT NULL ORDER BY e.account_id, e.id`)
 	if err != nil {
 		return 0, err
 	}
 	defer rows.Close()
 	var n, account, running int64 = 0, -1, 0
 	for rows.Next() {
-		var id, acc, amount, after int64
+		var id, acc, amount int64
+		var after sql.NullInt64
 		if err := rows.Scan(&id, &acc, &amount, &after); err != nil {
 			return n, err
 		}
@@ -101,9 +106,9 @@ func walkRunningBalances(ctx context.Context, tx *store.Tx, report func(string, 
 			account, running = acc, 0
 		}
 		running += amount
-		if after != running {
-			report("分录 %d（账户 %d）记录的余额为 %d，按分录累计应为 %d", id, acc, after, running)
-			running = after
+		if !after.Valid || after.Int64 != running {
+			report("分录 %d（账户 %d）记录的余额为 %v，按分录累计应为 %d", id, acc, after.Int64, running)
+			running = after.Int64
 		}
 		n++
 	}

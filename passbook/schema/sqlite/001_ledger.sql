@@ -29,8 +29,9 @@ CREATE TABLE pb_passbooks (
 CREATE UNIQUE INDEX pb_passbooks_person ON pb_passbooks (person_id, org_id) WHERE state <> 'closed';
 CREATE INDEX pb_passbooks_org ON pb_passbooks (org_id, id);
 
--- Accounts: a passbook's honour points and deposit; a community's issuing, redemption and
--- expiry accounts. Balances are kept here and move only with entries.
+-- Accounts: a passbook's honour points and deposit, whose balances are kept here and move
+-- only with entries; a community's issuing, redemption and expiry accounts, whose balances
+-- are the sums of their entries (balance stays 0), so postings do not queue on them.
 CREATE TABLE pb_accounts (
 	id INTEGER PRIMARY KEY,
 	org_id INTEGER NOT NULL REFERENCES orgs (id),
@@ -65,7 +66,9 @@ CREATE TABLE pb_entries (
 	account_id INTEGER NOT NULL REFERENCES pb_accounts (id),
 	asset TEXT NOT NULL,
 	amount INTEGER NOT NULL,
-	balance_after INTEGER NOT NULL
+	-- The passbook account's balance after this entry; NULL on a community account, whose
+	-- balance is the sum of its entries.
+	balance_after INTEGER
 );
 CREATE INDEX pb_entries_account ON pb_entries (account_id, id);
 CREATE INDEX pb_entries_tx ON pb_entries (tx_id);
