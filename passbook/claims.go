@@ -397,7 +397,10 @@ func lockClaimPassbook(ctx context.Context, tx *store.Tx, claimID int64) error {
 	if err != nil {
 		return err
 	}
-	return tx.DB().Dialect.Serialize(ctx, tx, postingLock^passbookID)
+	if err := tx.DB().Dialect.Serialize(ctx, tx, postingLock^passbookID); err != nil {
+		return err
+	}
+	return shareLedger(ctx, tx)
 }
 
 // postingLock is the base of the per-passbook advisory locks of claim changes.

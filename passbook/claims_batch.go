@@ -13,7 +13,6 @@ import (
 	"grassroots/audit"
 	"grassroots/auth"
 	"grassroots/errs"
-	"grassroots/org"
 	"grassroots/store"
 	"grassroots/xlsx"
 )
@@ -103,6 +102,9 @@ func (s *Service) BatchClaims(ctx context.Context, p *auth.Principal, r io.Reade
 	im := &batchImport{p: p, problems: map[int][]string{}}
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		im.tx = tx
+		if err := im.findPassbooks(ctx, rows); err != nil {
+			return err
+		}
 		for _, row := range rows {
 			if err := im.row(ctx, row); err != nil {
 				return err
@@ -112,7 +114,7 @@ func (s *Service) BatchClaims(ctx context.Context, p *auth.Principal, r io.Reade
 			return errBatchRefused
 		}
 		return audit.Append(ctx, tx, p.Actor(), audit.Event{Action: "passbook.claims_batch", EntityType: "pb_claim",
-			OrgID: im.commonOrg(), Summary: map[string]any{"count": len(im.ids), "first": im.ids[0], "last": im.ids[len(im.ids)-1]}})
+			OrgID: commonAncestor(im.paths), Summary: map[string]any{"count": len(im.ids), "first": im.ids[0], "last": im.ids[len(im.ids)-1]}})
 	})
 	switch {
 	case errors.Is(err, errBatchRefused):
@@ -149,23 +151,37 @@ type batchImport struct {
 	problems map[int][]string
 	ids      []int64
 	paths    []string
+	books    map[passbookKey]found
+}
+
+// findPassbooks resolves every row's passbook up front, among those the caller may claim for.
+func (im *batchImport) findPassbooks(ctx context.Context, rows []batchRow) error {
+	keys := make([]passbookKey, len(rows))
+	for i, row := range rows {
+		keys[i] = passbookKey{row.number, row.idNumber}
+	}
+	books, err := findPassbooks(ctx, im.tx, im.p, PermClaim, keys, im.tx.Now())
+	im.books = make(map[passbookKey]found, len(keys))
+	for i, k := range keys {
+		im.books[k] = books[i]
+	}
+	return err
 }
 
 // row checks one row and, while every row so far is good, files its claim, so that the cap
 // warnings of later rows count the earlier ones. Only unexpected failures are errors.
 func (im *batchImport) row(ctx context.Context, row batchRow) error {
 	var msgs []string
-	b, msg, err := im.passbook(ctx, row)
-	if err != nil {
-		return err
-	}
-	if msg != "" {
-		msgs = append(msgs, msg)
+	found := im.books[passbookKey{row.number, row.idNumber}]
+	b := found.Passbook
+	if found.problem != "" {
+		msgs = append(msgs, found.problem)
 	}
 	in, inputMsgs := rowInput(row)
 	msgs = append(msgs, inputMsgs...)
 	var it Item
 	if b.ID != 0 {
+		var err error
 		it, err = claimItem(ctx, im.tx, b, "i.code = ?", row.code)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -211,49 +227,6 @@ func rowInput(row batchRow) (ClaimInput, []string) {
 	return in, msgs
 }
 
-// passbook finds the row's passbook among those the caller may claim for, by number, by
-// 身份证号, or by both when both are given. A problem for the user comes back as a message.
-func (im *batchImport) passbook(ctx context.Context, row batchRow) (Passbook, string, error) {
-	var idNumber string
-	switch {
-	case row.idNumber == "" && row.number == "":
-		return Passbook{}, "请填写存折号或身份证号", nil
-	case row.idNumber == "":
-	case xlsx.Scientific(row.idNumber):
-		return Passbook{}, "身份证号被 Excel 转成了科学计数法，末尾数字已丢失：请将该列设为文本格式后重新输入", nil
-	default:
-		n, err := org.ValidateIDNumber(row.idNumber, im.tx.Now())
-		if err != nil {
-			return Passbook{}, errs.As(err).Message, nil
-		}
-		idNumber = n.Number
-	}
-	cond, args := im.p.Scope(PermClaim).Where("o.path", "")
-	query := `SELECT ` + passbookColumns + passbookFrom + ` WHERE pb.state <> 'closed' AND ` + cond
-	var notFound string
-	switch {
-	case row.number != "" && idNumber != "":
-		query, args = query+` AND pb.number = ? AND pe.id_number = ?`, append(args, row.number, idNumber)
-		notFound = fmt.Sprintf("存折号 %s 与身份证号不是同一人，或不在您的管理范围内", row.number)
-	case row.number != "":
-		query, args = query+` AND pb.number = ?`, append(args, row.number)
-		notFound = fmt.Sprintf("存折号 %s 不存在或不在您的管理范围内", row.number)
-	default:
-		query, args = query+` AND pe.id_number = ?`, append(args, idNumber)
-		notFound = fmt.Sprintf("您的管理范围内没有身份证号为 %s 的存折", org.MaskIDNumber(idNumber))
-	}
-	found, err := queryPassbooks(ctx, im.tx, query+` LIMIT 2`, args...)
-	switch {
-	case err != nil:
-		return Passbook{}, "", err
-	case len(found) == 0:
-		return Passbook{}, notFound, nil
-	case len(found) > 1:
-		return Passbook{}, "此人有多本存折，请填写存折号", nil
-	}
-	return found[0], "", nil
-}
-
 func queryPassbooks(ctx context.Context, q querier, query string, args ...any) ([]Passbook, error) {
 	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
@@ -285,24 +258,6 @@ func messages(err error) []string {
 		out[i] = errs.As(e).Message
 	}
 	return out
-}
-
-// commonOrg is the deepest organisation above every passbook of the batch, so that its audit
-// record shows to the auditors of all it touched.
-func (im *batchImport) commonOrg() int64 {
-	common := ancestorIDs(im.paths[0])
-	for _, path := range im.paths[1:] {
-		ids := ancestorIDs(path)
-		n := 0
-		for n < len(common) && n < len(ids) && common[n] == ids[n] {
-			n++
-		}
-		common = common[:n]
-	}
-	if len(common) == 0 {
-		return 0
-	}
-	return common[len(common)-1]
 }
 
 // refuse builds the result of a batch with bad rows: the problems and the error report.

@@ -64,8 +64,8 @@ func abs(n int64) int64 {
 }
 
 // capWords are the verbs of cap messages: points earned, or taken away by a deduction.
-func (c *Claim) capWords() (most, got string) {
-	if c.Points < 0 {
+func capWords(points int64) (most, got string) {
+	if points < 0 {
 		return "最多扣", "已扣"
 	}
 	return "最多", "已得"
@@ -81,7 +81,7 @@ func fillWarning(ctx context.Context, q querier, c *Claim) error {
 	if err != nil {
 		return err
 	}
-	most, got := c.capWords()
+	most, got := capWords(c.Points)
 	for i, limit := range c.caps() {
 		if limit > 0 && u.posted[i]+u.pending[i]+abs(c.Points) > limit {
 			p := capPeriods[i]
@@ -107,14 +107,21 @@ func refusal(ctx context.Context, q querier, b Passbook, c *Claim) (string, erro
 	if err != nil {
 		return "", err
 	}
-	most, got := c.capWords()
-	for i, limit := range c.caps() {
-		if limit > 0 && u.posted[i]+abs(c.Points) > limit {
+	return overCap(c.Points, c.caps(), u.posted), nil
+}
+
+// overCap is why a claim of points cannot be posted when posted is what the same passbook
+// already has of the item in the day, month and year of its date, or "" when every cap
+// leaves room. A deduction counts by its size.
+func overCap(points int64, caps, posted [3]int64) string {
+	most, got := capWords(points)
+	for i, limit := range caps {
+		if limit > 0 && posted[i]+abs(points) > limit {
 			p := capPeriods[i]
-			return fmt.Sprintf("超过%s上限（%s%s%d分，%s%s%d分）", p.this, p.per, most, limit, p.this, got, u.posted[i]), nil
+			return fmt.Sprintf("超过%s上限（%s%s%d分，%s%s%d分）", p.this, p.per, most, limit, p.this, got, posted[i])
 		}
 	}
-	return "", nil
+	return ""
 }
 
 // post books an approved claim to the ledger, or refuses it with the reason, in tx: earned
@@ -132,7 +139,7 @@ func post(ctx context.Context, tx *store.Tx, actor audit.Actor, c *Claim, set Se
 	if why != "" {
 		return c.move(ctx, tx, actor, ClaimRefused, why, append(sets, column{"reason", why})...)
 	}
-	memo := fmt.Sprintf("%s %d%s", c.ItemName, c.Quantity, c.UnitLabel())
+	memo := memoOf(c.ItemName, c.Quantity, c.UnitLabel())
 	var txID int64
 	if c.Points >= 0 {
 		txID, err = earn(ctx, tx, actor, b, set, c.Points, c.WorkDate, memo, c.ID)
@@ -188,8 +195,10 @@ func (s *Service) PostDue(ctx context.Context, now time.Time) (posted, refused i
 }
 
 func dueClaims(ctx context.Context, db *store.DB, today string, after int64) ([]int64, error) {
-	rows, err := db.Query(ctx, `SELECT id FROM pb_claims WHERE state = ? AND publicity_ends_on < ? AND id > ? ORDER BY id LIMIT ?`,
-		ClaimPublicized, today, after, dueBatch)
+	// The state is written out, not bound, so that the planner can use the partial index of
+	// claims in 公示.
+	rows, err := db.Query(ctx, `SELECT id FROM pb_claims WHERE state = 'publicized' AND publicity_ends_on < ? AND id > ? ORDER BY id LIMIT ?`,
+		today, after, dueBatch)
 	if err != nil {
 		return nil, err
 	}

@@ -146,6 +146,9 @@ func expireDue(ctx context.Context, tx *store.Tx, passbookID int64, today string
 // which they would when this transaction, holding the deposit, waits for a community account
 // they updated (ensureOrgAccounts waits for such updates to commit).
 func lockPassbookAccounts(ctx context.Context, tx *store.Tx, passbookID int64) (depositAcc, orgID int64, err error) {
+	if err := shareLedger(ctx, tx); err != nil {
+		return 0, 0, err
+	}
 	if _, err := tx.Exec(ctx, `UPDATE pb_accounts SET balance = balance WHERE passbook_id = ? AND kind = 'honor'`, passbookID); err != nil {
 		return 0, 0, err
 	}

@@ -75,6 +75,15 @@ type booking struct {
 
 var errInsufficientDeposit = errs.Conflict("存款余额不足")
 
+// ledgerGate is the lock every posting shares and a bulk posting (PostApproved) holds alone:
+// the bulk path works out running balances from those it read at its start, so nothing else
+// may move a balance until it commits. Postings take it before they read what they decide on.
+const ledgerGate = 0x70625f6c6764 << 16 // "pb_lgd"
+
+func shareLedger(ctx context.Context, tx *store.Tx) error {
+	return tx.DB().Dialect.SerializeShared(ctx, tx, ledgerGate)
+}
+
 // book writes one balanced transaction inside tx: the legs must sum to zero per asset; each
 // account's balance moves by its leg in the same statement that checks a deposit stays at or
 // above zero; each entry records the balance after it; honour legs of passbooks move the
@@ -88,6 +97,9 @@ func book(ctx context.Context, tx *store.Tx, actor audit.Actor, b booking) (int6
 		if sum != 0 {
 			return 0, fmt.Errorf("passbook: unbalanced %s transaction: %s sums to %d", b.kind, asset, sum)
 		}
+	}
+	if err := shareLedger(ctx, tx); err != nil {
+		return 0, err
 	}
 	id, err := tx.Insert(ctx, `INSERT INTO pb_transactions
 		(org_id, passbook_id, kind, memo, business_date, claim_id, reverses_id, actor_id, actor, created_at)

@@ -2,6 +2,8 @@ package passbook
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 
 	"grassroots/store"
 )
@@ -71,12 +73,15 @@ func restoreLots(ctx context.Context, tx *store.Tx, origTxID int64) error {
 	return err
 }
 
-// takeBackLot removes the deposit an earning added, first from its own lot and then, if that
-// lot was partly spent, from the others; used when an earning is reversed.
+// takeBackLot removes the deposit an earning added, first from what is left of its own lot and
+// then from the others, those expiring first first; used when an earning is reversed. An
+// earning of a bulk posting may share a lot another transaction of it opened, and then has
+// none of its own.
 func takeBackLot(ctx context.Context, tx *store.Tx, passbookID, origTxID, reversalTxID, amount int64) error {
 	var lotID, remaining int64
-	err := tx.QueryRow(ctx, `SELECT id, remaining FROM pb_deposit_lots WHERE tx_id = ?`, origTxID).Scan(&lotID, &remaining)
-	if err != nil {
+	err := tx.QueryRow(ctx, `SELECT id, remaining FROM pb_deposit_lots WHERE passbook_id = ? AND tx_id = ? AND remaining > 0`,
+		passbookID, origTxID).Scan(&lotID, &remaining)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
 	own := min(remaining, amount)

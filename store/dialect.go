@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -27,12 +28,25 @@ type Dialect interface {
 	// TrySerialize takes the named lock if it is free, holding it until the transaction ends,
 	// and reports whether it did.
 	TrySerialize(ctx context.Context, tx *Tx, lock int64) (bool, error)
+	// SerializeShared blocks while another transaction holds the named lock through Serialize,
+	// and keeps it from doing so until the transaction ends; any number may share it.
+	SerializeShared(ctx context.Context, tx *Tx, lock int64) error
 	// NextID draws the next id of a table whose id the database generates, for a row that
 	// must know its id before it is written.
 	NextID(ctx context.Context, tx *Tx, table string) (int64, error)
+	// ReserveIDs draws n ids of a table whose ids the database generates, in increasing order,
+	// for rows a bulk load writes with their ids because other rows refer to them.
+	ReserveIDs(ctx context.Context, tx *Tx, table string, n int) ([]int64, error)
 	// CopyRows inserts many rows in one go: COPY on PostgreSQL, one prepared INSERT stepped per
 	// row on SQLite.
 	CopyRows(ctx context.Context, tx *Tx, table string, columns []string, rows [][]any) error
+	// CopyFunc is CopyRows for rows made one at a time, so that a load of millions never holds
+	// them all: fill writes row i's values into row, which is reused.
+	CopyFunc(ctx context.Context, tx *Tx, table string, columns []string, n int, fill func(i int, row []any)) error
+	// UpsertFunc is CopyFunc for rows that may already exist: a row whose conflict columns
+	// match an existing one updates it by set (an ON CONFLICT … DO UPDATE SET clause, where
+	// excluded names the new row) instead. No two rows may share the conflict columns.
+	UpsertFunc(ctx context.Context, tx *Tx, table string, columns []string, conflict, set string, n int, fill func(i int, row []any)) error
 	beginWrite() string
 	beginRead() string
 }
@@ -52,43 +66,98 @@ func (sqliteDialect) Serialize(context.Context, *Tx, int64) error { return nil }
 
 func (sqliteDialect) TrySerialize(context.Context, *Tx, int64) (bool, error) { return true, nil }
 
+func (sqliteDialect) SerializeShared(context.Context, *Tx, int64) error { return nil }
+
 // NextID on SQLite: the single writer makes MAX + 1 safe.
-func (sqliteDialect) NextID(ctx context.Context, tx *Tx, table string) (int64, error) {
-	var id int64
-	err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(id), 0) + 1 FROM "+table).Scan(&id)
-	return id, err
+func (d sqliteDialect) NextID(ctx context.Context, tx *Tx, table string) (int64, error) {
+	ids, err := d.ReserveIDs(ctx, tx, table, 1)
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
 }
 
-func (sqliteDialect) CopyRows(ctx context.Context, tx *Tx, table string, columns []string, rows [][]any) error {
-	if len(rows) == 0 {
+// ReserveIDs on SQLite: the single writer makes the ids above MAX safe.
+func (sqliteDialect) ReserveIDs(ctx context.Context, tx *Tx, table string, n int) ([]int64, error) {
+	var last int64
+	if err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(id), 0) FROM "+table).Scan(&last); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = last + 1 + int64(i)
+	}
+	return ids, nil
+}
+
+func (d sqliteDialect) CopyRows(ctx context.Context, tx *Tx, table string, columns []string, rows [][]any) error {
+	return d.CopyFunc(ctx, tx, table, columns, len(rows), func(i int, row []any) { copy(row, rows[i]) })
+}
+
+func (sqliteDialect) CopyFunc(ctx context.Context, tx *Tx, table string, columns []string, n int, fill func(i int, row []any)) error {
+	return insertEach(ctx, tx, table, columns, "", n, fill)
+}
+
+func (sqliteDialect) UpsertFunc(ctx context.Context, tx *Tx, table string, columns []string, conflict, set string, n int, fill func(i int, row []any)) error {
+	return insertEach(ctx, tx, table, columns, " ON CONFLICT ("+conflict+") DO UPDATE SET "+set, n, fill)
+}
+
+// rowsPerInsert is how many rows one INSERT of insertEach carries: SQLite spends about as much
+// starting and finishing a statement as writing a row, so a statement of many rows costs half
+// as much per row as a statement per row.
+const rowsPerInsert = 64
+
+// insertEach inserts n rows into table with prepared INSERTs of rowsPerInsert rows each and
+// one of a single row for the rest; suffix follows the VALUES.
+func insertEach(ctx context.Context, tx *Tx, table string, columns []string, suffix string, n int, fill func(i int, row []any)) error {
+	if n == 0 {
 		return nil
 	}
-	query := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", table, strings.Join(columns, ", "),
-		strings.TrimSuffix(strings.Repeat("?, ", len(columns)), ", "))
+	query := func(rows int) string {
+		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(columns)), ", ") + ")"
+		return fmt.Sprintf("INSERT INTO %s (%s) VALUES %s%s", table, strings.Join(columns, ", "),
+			strings.TrimSuffix(strings.Repeat(one+", ", rows), ", "), suffix)
+	}
 	return tx.Raw(func(dc any) error {
 		conn := dc.(sqlitedriver.Conn).Raw()
-		stmt, _, err := conn.Prepare(query)
+		many, _, err := conn.Prepare(query(rowsPerInsert))
 		if err != nil {
 			return err
 		}
-		defer stmt.Close()
-		for _, row := range rows {
-			if err := bindAll(stmt, row); err != nil {
-				return err
+		defer many.Close()
+		single, _, err := conn.Prepare(query(1))
+		if err != nil {
+			return err
+		}
+		defer single.Close()
+		row := make([]any, len(columns))
+		for i := 0; i < n; {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			stmt, rows := many, rowsPerInsert
+			if n-i < rowsPerInsert {
+				stmt, rows = single, 1
+			}
+			for r := range rows { // every parameter is bound anew: no ClearBindings
+				fill(i+r, row)
+				if err := bindAll(stmt, r*len(columns), row); err != nil {
+					return err
+				}
 			}
 			if err := stmt.Exec(); err != nil {
 				return fmt.Errorf("store: insert into %s: %w", table, err)
 			}
+			i += rows
 		}
 		return nil
 	})
 }
 
-func bindAll(stmt *sqlite3.Stmt, row []any) error {
-	if err := stmt.ClearBindings(); err != nil {
-		return err
-	}
+// bindAll binds row's values to the parameters after the first skip.
+func bindAll(stmt *sqlite3.Stmt, skip int, row []any) error {
 	for i, v := range row {
+		i += skip
 		var err error
 		switch v := v.(type) {
 		case nil:
@@ -175,18 +244,82 @@ func (postgresDialect) TrySerialize(ctx context.Context, tx *Tx, lock int64) (bo
 	return got, err
 }
 
+func (postgresDialect) SerializeShared(ctx context.Context, tx *Tx, lock int64) error {
+	_, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1)", lock)
+	return err
+}
+
 func (postgresDialect) NextID(ctx context.Context, tx *Tx, table string) (int64, error) {
 	var id int64
 	err := tx.conn.QueryRowContext(ctx, "SELECT nextval(pg_get_serial_sequence($1, 'id'))", table).Scan(&id)
 	return id, err
 }
 
+// ReserveIDs on PostgreSQL draws from the table's identity sequence, which other sessions share:
+// the ids are unique and increasing but need not be consecutive. COPY writes them as given.
+func (postgresDialect) ReserveIDs(ctx context.Context, tx *Tx, table string, n int) ([]int64, error) {
+	rows, err := tx.conn.QueryContext(ctx, "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)", table, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := make([]int64, 0, n)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids, rows.Err()
+}
+
 func (postgresDialect) CopyRows(ctx context.Context, tx *Tx, table string, columns []string, rows [][]any) error {
-	if len(rows) == 0 {
+	return copyFrom(ctx, tx, table, columns, pgx.CopyFromRows(rows))
+}
+
+func (postgresDialect) CopyFunc(ctx context.Context, tx *Tx, table string, columns []string, n int, fill func(i int, row []any)) error {
+	row, i := make([]any, len(columns)), 0
+	return copyFrom(ctx, tx, table, columns, pgx.CopyFromFunc(func() ([]any, error) {
+		if i == n {
+			return nil, nil
+		}
+		fill(i, row)
+		i++
+		return row, nil
+	}))
+}
+
+// UpsertFunc on PostgreSQL copies the rows into a scratch table shaped like table, then moves
+// them with one INSERT … SELECT … ON CONFLICT.
+func (d postgresDialect) UpsertFunc(ctx context.Context, tx *Tx, table string, columns []string, conflict, set string, n int, fill func(i int, row []any)) error {
+	if n == 0 {
 		return nil
 	}
+	scratch := "upsert_" + table
+	cols := strings.Join(columns, ", ")
+	create := fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT %s FROM %s WITH NO DATA", scratch, cols, table)
+	if _, err := tx.conn.ExecContext(ctx, create); err != nil {
+		return fmt.Errorf("store: upsert into %s: %w", table, err)
+	}
+	if err := d.CopyFunc(ctx, tx, scratch, columns, n, fill); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		fmt.Sprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s ON CONFLICT (%s) DO UPDATE SET %s", table, cols, cols, scratch, conflict, set),
+		"DROP TABLE " + scratch,
+	} {
+		if _, err := tx.conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("store: upsert into %s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+func copyFrom(ctx context.Context, tx *Tx, table string, columns []string, src pgx.CopyFromSource) error {
 	return tx.Raw(func(dc any) error {
-		_, err := dc.(*pgx.Conn).CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+		_, err := dc.(*pgx.Conn).CopyFrom(ctx, pgx.Identifier{table}, columns, src)
 		if err != nil {
 			return fmt.Errorf("store: copy into %s: %w", table, err)
 		}

@@ -221,3 +221,58 @@ func TestBackupCopiesALiveDatabase(t *testing.T) {
 		t.Fatalf("backup pending migrations = %d, %v", pending, err)
 	}
 }
+
+func TestBulkWrites(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const n = 130 // two multi-row statements on SQLite and two single rows
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			d := tx.DB().Dialect
+			ids, err := d.ReserveIDs(ctx, tx, "things", n)
+			if err != nil {
+				return err
+			}
+			for i := 1; i < n; i++ {
+				if ids[i] <= ids[i-1] {
+					t.Fatalf("reserved ids not increasing: %v", ids)
+				}
+			}
+			err = d.CopyFunc(ctx, tx, "things", []string{"id", "name", "n"}, n, func(i int, row []any) {
+				row[0], row[1], row[2] = ids[i], "bulk"+string(rune('a'+i%26))+string(rune('a'+i/26)), int64(i)
+			})
+			if err != nil {
+				return err
+			}
+			// Every other row is new; the others add to the row of the same name.
+			return d.UpsertFunc(ctx, tx, "things", []string{"name", "n"}, "name", "n = things.n + excluded.n", n, func(i int, row []any) {
+				name := "bulk" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+				if i%2 == 1 {
+					name = "new" + name
+				}
+				row[0], row[1] = name, int64(1000)
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows, sum, next int64
+		if err := db.QueryRow(ctx, `SELECT COUNT(*), SUM(n) FROM things WHERE name LIKE '%bulk%'`).Scan(&rows, &sum); err != nil {
+			t.Fatal(err)
+		}
+		if rows != n+n/2 || sum != n*(n-1)/2+n*1000 {
+			t.Fatalf("%d rows summing to %d, want %d and %d", rows, sum, n+n/2, n*(n-1)/2+n*1000)
+		}
+		// The sequence moved past the reserved ids: a plain insert takes the next one.
+		if err := db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			next, err = tx.Insert(ctx, `INSERT INTO things (name, n) VALUES (?, ?)`, "after", 0)
+			return err
+		}); err != nil {
+			t.Fatalf("insert after the bulk: %v", err)
+		}
+		var most int64
+		if err := db.QueryRow(ctx, `SELECT MAX(id) FROM things WHERE name <> 'after'`).Scan(&most); err != nil || next <= most {
+			t.Fatalf("next id %d after %d, %v", next, most, err)
+		}
+	}, testSchema)
+}
