@@ -187,7 +187,7 @@ func (b *bulkPosting) writeEntries(ctx context.Context, rows []int32, txIDs []in
 func (b *bulkPosting) writeLots(ctx context.Context, rows []int32, txIDs []int64) error {
 	type lot struct {
 		passbook, tx, fen int64
-		expires          string
+		expires           string
 	}
 	var lots []lot
 	open := map[string]int{} // the current passbook's lots by expiry date
