@@ -10,6 +10,7 @@
 //	grassroots export people FILE.xlsx
 //	grassroots audit verify
 //	grassroots passbook verify
+//	grassroots passbook post FILE.xlsx|FILE.csv
 //	grassroots backup FILE
 //
 // The database is --db, else GRASSROOTS_DB, else the SQLite file grassroots.db.
@@ -57,6 +58,7 @@ var commands = []command{
 	{[]string{"export", "people"}, "export people FILE.xlsx", cmdExportPeople},
 	{[]string{"audit", "verify"}, "audit verify", cmdAuditVerify},
 	{[]string{"passbook", "verify"}, "passbook verify", cmdPassbookVerify},
+	{[]string{"passbook", "post"}, "passbook post FILE.xlsx|FILE.csv   (claims approved and publicised on paper)", cmdPassbookPost},
 	{[]string{"backup"}, "backup FILE", cmdBackup},
 }
 

@@ -48,7 +48,7 @@ func cmdImportPeople(ctx context.Context, env *cli, args []string) error {
 	res, err := a.org.ImportPeople(ctx, auth.System(), file, org.ImportOptions{MaxBytes: cliImportBytes, Progress: bar.set})
 	bar.finish()
 	if len(res.Problems) > 0 {
-		return reportProblems(env, path, res)
+		return reportProblems(env, path, res.Problems, res.Report, "未导入任何数据")
 	}
 	if err != nil {
 		return err
@@ -57,21 +57,21 @@ func cmdImportPeople(ctx context.Context, env *cli, args []string) error {
 	return nil
 }
 
-// reportProblems saves the error report next to the upload, prints the first bad rows and
-// returns the error that makes the command exit 1.
-func reportProblems(env *cli, path string, res org.ImportResult) error {
-	report := strings.TrimSuffix(path, filepath.Ext(path)) + "-错误报告.xlsx"
-	if err := os.WriteFile(report, res.Report, 0o644); err != nil {
+// reportProblems saves the error report next to the file, in its format, prints the first bad
+// rows and returns the error that makes the command exit 1; nothing says what was not done.
+func reportProblems(env *cli, path string, problems map[int]string, report []byte, nothing string) error {
+	reportPath := strings.TrimSuffix(path, filepath.Ext(path)) + "-错误报告" + filepath.Ext(path)
+	if err := os.WriteFile(reportPath, report, 0o644); err != nil {
 		return fmt.Errorf("write error report: %w", err)
 	}
-	rows := slices.Sorted(maps.Keys(res.Problems))
+	rows := slices.Sorted(maps.Keys(problems))
 	for _, n := range rows[:min(len(rows), shownProblems)] {
-		fmt.Fprintf(env.stderr, "第%d行：%s\n", n, res.Problems[n])
+		fmt.Fprintf(env.stderr, "第%d行：%s\n", n, problems[n])
 	}
 	if len(rows) > shownProblems {
 		fmt.Fprintf(env.stderr, "……其余 %d 行见错误报告\n", len(rows)-shownProblems)
 	}
-	return errs.Invalid("file", "共 %d 行有误，未导入任何数据；错误报告：%s", len(rows), report)
+	return errs.Invalid("file", "共 %d 行有误，%s；错误报告：%s", len(rows), nothing, reportPath)
 }
 
 func cmdExportPeople(ctx context.Context, env *cli, args []string) error {
