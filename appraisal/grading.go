@@ -340,3 +340,31 @@ func (s *Service) DecideTie(ctx context.Context, p *auth.Principal, cycleID int6
 	})
 	return out, err
 }
+
+// Count is how many of the pool have grade g (for pages).
+func (ps PoolSummary) Count(g string) int { return ps.Counts[Grade(g)] }
+
+// SpreadText is the pool's spread as shown.
+func (ps PoolSummary) SpreadText() string { return FormatScore(ps.Spread) }
+
+// SpreadText is the rater's spread as shown.
+func (u UniformRater) SpreadText() string { return FormatScore(u.Spread) }
+
+// DimText is the score of dimension i (0 德 … 4 廉) as shown.
+func (r Result) DimText(i int) string {
+	if i < 0 || i >= int(dimCount) {
+		return ""
+	}
+	return FormatScore(r.Breakdown.Dimensions[i])
+}
+
+// AdjustText is everything added to or taken from the base score, as shown: the add/deduct
+// list, the 争先赛 bonuses and the negative-list deductions.
+func (r Result) AdjustText() string {
+	b := r.Breakdown
+	n := b.AdjustTotal + b.BonusTotal - b.Deducted
+	if n > 0 {
+		return "+" + FormatScore(n)
+	}
+	return FormatScore(n)
+}
