@@ -36,6 +36,10 @@ type PoolSummary struct {
 	TieSlots int           `json:"tie_slots"`
 	Spread   int64         `json:"spread"`
 	Uniform  bool          `json:"uniform"`
+	// Small: the pool has fewer than MinPoolSize people while the policy merges small units.
+	// Merged grading across the district's units is not built yet; such a pool is graded on
+	// its own meanwhile, and pages say so.
+	Small bool `json:"small"`
 }
 
 // TiePerson is someone in a tie HR must decide.
@@ -157,7 +161,8 @@ func compute(ctx context.Context, tx *store.Tx, c cycleRef) (Summary, error) {
 		AwardContest(pol, entries)
 		g := GradePool(pol, entries, poolDecisions)
 		ps := PoolSummary{Pool: pool, Label: PoolLabel(pool), Size: g.Size, Slots: g.Slots, Counts: map[Grade]int{},
-			Tie: []TiePerson{}, TieSlots: g.TieSlots, Spread: g.Spread, Uniform: g.Uniform}
+			Tie: []TiePerson{}, TieSlots: g.TieSlots, Spread: g.Spread, Uniform: g.Uniform,
+			Small: pol.MergeSmallUnits && int64(len(entries)) < pol.MinPoolSize}
 		for i, gr := range Grades() {
 			ps.Counts[gr] = g.Counts[i]
 		}

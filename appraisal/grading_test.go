@@ -174,6 +174,9 @@ func TestQuarterEndToEnd(t *testing.T) {
 // whose scores barely differ, are flagged.
 func TestUniformScoringIsFlagged(t *testing.T) {
 	each(t, func(t *testing.T, w *world) {
+		merge := DefaultPolicy
+		merge.MergeSmallUnits = true
+		must[PolicyVersion](t)(w.svc.SetPolicy(ctx, w.districtAdmin, PolicyInput{OrgID: w.district.ID, EffectiveFrom: "2026-01-01", Policy: merge}))
 		c := w.cycle(t, w.other, "2026Q3")
 		lead := principal(7, "fgj_juzhang", auth.RoleReviewer, w.other, w.people["发改甲"])
 		for name, v := range map[string]int64{"发改乙": 90, "发改丙": 90, "发改丁": 91} {
@@ -184,8 +187,9 @@ func TestUniformScoringIsFlagged(t *testing.T) {
 			t.Fatalf("uniform raters = %+v", sum.UniformRaters)
 		}
 		// 90, 90 and 91: the unit's scores lie within 1 分. Nobody rated 发改甲, who is not graded.
+		// Four people are fewer than the five the district's policy grades alone.
 		staff := sum.Pools[0]
-		if !staff.Uniform || staff.Spread != 100 || staff.Size != 3 || sum.Missing != 1 || !sum.Flagged() {
+		if !staff.Uniform || staff.Spread != 100 || staff.Size != 3 || sum.Missing != 1 || !sum.Flagged() || !staff.Small {
 			t.Fatalf("staff pool = %+v; want flagged as uniform", staff)
 		}
 	})

@@ -309,6 +309,11 @@ func TestQuarterOverHTTP(t *testing.T) {
 			}
 			want(t, "leader rating "+name, r, http.StatusOK)
 		}
+		r = leader.send("POST", "/api/v1/appraisal/ratings", "application/json", strings.NewReader(fmt.Sprintf(
+			`{"cycle_id":%d,"person_id":%d,"party":"leader","scores":{"de":90,"neng":90,"qin":90,"ji":90}}`, cycle.ID, s.people["甲"])), nil)
+		if r.status != http.StatusBadRequest || !strings.Contains(r.body, "缺少“廉”一项") {
+			t.Fatalf("rating without 廉: %d %s", r.status, r.body)
+		}
 		want(t, "HR rating as leader", hr.json("POST", "/api/v1/appraisal/ratings", appraisal.RatingInput{CycleID: cycle.ID,
 			PersonID: s.people["甲"], Party: "leader", Scores: appraisal.DimValues{1, 1, 1, 1, 1}}), http.StatusForbidden)
 

@@ -103,6 +103,14 @@ func TestPolicyJSONUsesKeys(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"dimension_weights":{"de":10,"zhi":90}}`), &p); err == nil || !strings.Contains(err.Error(), "未知的考核维度：zhi") {
 		t.Fatalf("unknown dimension: %v", err)
 	}
+	// A score left out is refused, not taken for 0; Chinese names are keys too.
+	var sc DimValues
+	if err := json.Unmarshal([]byte(`{"de":90,"neng":90,"qin":90,"ji":90}`), &sc); err == nil || !strings.Contains(err.Error(), "缺少“廉”一项") {
+		t.Fatalf("missing 廉: %v", err)
+	}
+	if err := json.Unmarshal([]byte(`{"德":1,"能":2,"勤":3,"绩":4,"廉":5}`), &sc); err != nil || sc != (DimValues{1, 2, 3, 4, 5}) {
+		t.Fatalf("Chinese keys: %v %v", sc, err)
+	}
 }
 
 func r(pa Party, rater string, de, neng, qin, ji, lian int64) Rating {

@@ -67,20 +67,26 @@ func (v DimValues) MarshalJSON() ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// UnmarshalJSON reads an object keyed by dimension; an unknown key is refused and a missing
-// one is 0.
+// UnmarshalJSON reads an object keyed by dimension (key or Chinese name). Every dimension
+// must be there, so that a forgotten score is refused rather than taken for 0.
 func (v *DimValues) UnmarshalJSON(data []byte) error {
 	var m map[string]int64
 	if err := json.Unmarshal(data, &m); err != nil {
 		return err
 	}
 	*v = DimValues{}
+	var seen [dimCount]bool
 	for k, n := range m {
 		d, ok := ParseDim(k)
 		if !ok {
 			return fmt.Errorf("未知的考核维度：%s", k)
 		}
-		v[d] = n
+		v[d], seen[d] = n, true
+	}
+	for _, d := range Dims() {
+		if !seen[d] {
+			return fmt.Errorf("缺少“%s”一项", d.Label())
+		}
 	}
 	return nil
 }
