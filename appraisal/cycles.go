@@ -89,8 +89,9 @@ type cycleRef struct {
 func loadCycle(ctx context.Context, q querier, p *auth.Principal, perm auth.Permission, id int64) (cycleRef, error) {
 	var c cycleRef
 	var quarter string
+	cond, args := sight(p, perm)
 	err := q.QueryRow(ctx, `SELECT c.id, c.org_id, o.name, o.path, c.quarter FROM ap_cycles c JOIN orgs o ON o.id = c.org_id
-		WHERE c.id = ?`, id).Scan(&c.id, &c.orgID, &c.orgName, &c.path, &quarter)
+		WHERE c.id = ? AND `+cond, append([]any{id}, args...)...).Scan(&c.id, &c.orgID, &c.orgName, &c.path, &quarter)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, errs.NotFound("考核周期不存在")
 	}
@@ -100,13 +101,10 @@ func loadCycle(ctx context.Context, q querier, p *auth.Principal, perm auth.Perm
 	if c.quarter, err = ParseQuarter(quarter); err != nil {
 		return c, fmt.Errorf("appraisal: cycle %d has quarter %q", id, quarter)
 	}
-	switch {
-	case p.Scope(perm).Covers(c.path):
-		return c, nil
-	case p.Scope(PermView).Covers(c.path):
+	if !p.Scope(perm).Covers(c.path) {
 		return c, errs.Forbidden("无权在“%s”执行此操作", c.orgName)
 	}
-	return c, errs.NotFound("考核周期不存在")
+	return c, nil
 }
 
 // OpenCycle opens a unit's quarter with its civil servants as appraisees, each in the pool

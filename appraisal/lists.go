@@ -127,7 +127,20 @@ func (s *Service) ArchiveListItem(ctx context.Context, p *auth.Principal, id int
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		var orgID int64
 		var archived sql.NullString
-		err := tx.QueryRow(ctx, `SELECT org_id, archived_at FROM ap_list_items WHERE id = ?`, id).Scan(&orgID, &archived)
+		// The caller sees the items of the organisations in their sight and, inherited, of
+		// those above them.
+		cond, args := sight(p, PermManage)
+		var above []int64
+		for _, path := range p.Scope(PermView).Paths {
+			above = append(above, ancestorIDs(path)...)
+		}
+		if len(above) > 0 {
+			cond = "(" + cond + " OR o.id IN (" + placeholders(len(above)) + "))"
+			args = append(args, int64Args(above)...)
+		}
+		var orgName string
+		err := tx.QueryRow(ctx, `SELECT i.org_id, o.name, i.archived_at FROM ap_list_items i JOIN orgs o ON o.id = i.org_id
+			WHERE i.id = ? AND `+cond, append([]any{id}, args...)...).Scan(&orgID, &orgName, &archived)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errs.NotFound("清单事项不存在")
 		}
@@ -136,7 +149,7 @@ func (s *Service) ArchiveListItem(ctx context.Context, p *auth.Principal, id int
 		}
 		o, err := allowedOrg(ctx, tx, p, PermManage, orgID, "修改考核清单")
 		if errs.Is(err, errs.KindNotFound) {
-			return errs.NotFound("清单事项不存在")
+			return errs.Forbidden("无权在“%s”修改考核清单", orgName)
 		}
 		if err != nil {
 			return err

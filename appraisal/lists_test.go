@@ -172,3 +172,26 @@ func TestListsAreInheritedAndEntriesAreAppendOnly(t *testing.T) {
 }
 
 func contains(err error, s string) bool { return err != nil && strings.Contains(err.Error(), s) }
+
+func TestArchivedItemsTakeNoNewEntries(t *testing.T) {
+	each(t, func(t *testing.T, w *world) {
+		c := w.cycle(t, w.unit, "2026Q3")
+		item := must[ListItem](t)(w.svc.CreateListItem(ctx, w.districtAdmin, ListItemInput{OrgID: w.district.ID, List: ListAdjust, Name: "受到区级通报表扬", Points: 100}))
+		_, err := w.svc.ArchiveListItem(ctx, w.hr, item.ID)
+		wantErr(t, "a unit archiving the district's item", err, errs.KindForbidden, "无权在“西山区”修改考核清单")
+		_, err = w.svc.ArchiveListItem(ctx, w.otherHR, item.ID+1000)
+		wantErr(t, "an item that does not exist", err, errs.KindNotFound, "清单事项不存在")
+		got := must[ListItem](t)(w.svc.ArchiveListItem(ctx, w.districtAdmin, item.ID))
+		if !got.Archived {
+			t.Fatalf("archived = %+v", got)
+		}
+		_, err = w.svc.AddEntry(ctx, w.leader, EntryInput{CycleID: c.ID, PersonID: w.people["一号"], ItemID: item.ID, OccurredOn: "2026-07-05", Evidence: "x"})
+		wantErr(t, "an entry on an archived item", err, errs.KindInvalid, "已停用")
+		if items := must[[]ListItem](t)(w.svc.ListItems(ctx, w.hr, ItemFilter{OrgID: w.unit.ID})); len(items) != 0 {
+			t.Fatalf("items in use = %+v", items)
+		}
+		if items := must[[]ListItem](t)(w.svc.ListItems(ctx, w.hr, ItemFilter{OrgID: w.unit.ID, Archived: true})); len(items) != 1 {
+			t.Fatalf("items with archived = %+v", items)
+		}
+	})
+}

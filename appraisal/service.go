@@ -79,22 +79,33 @@ func visibleOrg(ctx context.Context, q querier, p *auth.Principal, perm auth.Per
 	return o, err
 }
 
+// sight is the SQL condition on o.path of what the caller may see for perm: their view
+// scope and their perm scope together.
+func sight(p *auth.Principal, perm auth.Permission) (string, []any) {
+	view, args := p.Scope(PermView).Where("o.path", "")
+	if perm == PermView {
+		return view, args
+	}
+	other, more := p.Scope(perm).Where("o.path", "")
+	return "(" + view + " OR " + other + ")", append(args, more...)
+}
+
 // allowedOrg loads an organisation the caller acts on with perm: outside the caller's sight
 // it is not found, so ids cannot be probed; seen but not covered by perm it is forbidden.
 func allowedOrg(ctx context.Context, q querier, p *auth.Principal, perm auth.Permission, orgID int64, what string) (orgRef, error) {
 	var o orgRef
-	err := q.QueryRow(ctx, `SELECT id, name, path FROM orgs WHERE id = ? AND archived_at IS NULL`, orgID).Scan(&o.id, &o.name, &o.path)
+	cond, args := sight(p, perm)
+	err := q.QueryRow(ctx, `SELECT o.id, o.name, o.path FROM orgs o WHERE o.id = ? AND o.archived_at IS NULL AND `+cond,
+		append([]any{orgID}, args...)...).Scan(&o.id, &o.name, &o.path)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return o, errs.NotFound("组织不存在或不在您的管理范围内")
 	case err != nil:
 		return o, err
-	case p.Scope(perm).Covers(o.path):
-		return o, nil
-	case p.Scope(PermView).Covers(o.path):
+	case !p.Scope(perm).Covers(o.path):
 		return o, errs.Forbidden("无权在“%s”%s", o.name, what)
 	}
-	return o, errs.NotFound("组织不存在或不在您的管理范围内")
+	return o, nil
 }
 
 // ancestorIDs lists the ids in a materialised path, root first: "/1/5/23/" → 1, 5, 23.
