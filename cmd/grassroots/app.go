@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"grassroots/appraisal"
 	"grassroots/audit"
 	"grassroots/auth"
 	"grassroots/org"
@@ -13,14 +14,15 @@ import (
 )
 
 // migrations are every package's schema, in dependency order.
-var migrations = []store.Migrations{audit.Migrations, org.Migrations, auth.Migrations, passbook.Migrations}
+var migrations = []store.Migrations{audit.Migrations, org.Migrations, auth.Migrations, passbook.Migrations, appraisal.Migrations}
 
 // app is the wired platform: one database and the services on it.
 type app struct {
-	db       *store.DB
-	auth     *auth.Service
-	org      *org.Service
-	passbook *passbook.Service
+	db        *store.DB
+	auth      *auth.Service
+	org       *org.Service
+	passbook  *passbook.Service
+	appraisal *appraisal.Service
 }
 
 // open connects to the database and applies every pending migration.
@@ -33,7 +35,8 @@ func open(ctx context.Context, dsn string) (*app, error) {
 		db.Close()
 		return nil, err
 	}
-	return &app{db: db, auth: auth.NewService(db), org: org.NewService(db), passbook: passbook.NewService(db)}, nil
+	return &app{db: db, auth: auth.NewService(db), org: org.NewService(db), passbook: passbook.NewService(db),
+		appraisal: appraisal.NewService(db)}, nil
 }
 
 func (a *app) close() { a.db.Close() }
@@ -44,5 +47,6 @@ func (a *app) server(log *slog.Logger) *web.Server {
 		DB: a.db, Auth: a.auth, Org: a.org, Logger: log, Migrations: migrations,
 	})
 	passbook.Register(srv, a.passbook, a.org)
+	appraisal.Register(srv, a.appraisal, a.org)
 	return srv
 }

@@ -1,0 +1,49 @@
+// Package appraisal is the routine appraisal of civil servants (公务员平时考核) as 昆明市西山区
+// runs it: every quarter each unit appraises its civil servants on 德、能、勤、绩、廉 through a
+// comprehensive evaluation by three parties, and grades them 好、较好、一般、较差 within pools
+// that keep leaders and ordinary civil servants apart.
+//
+// # Policy
+//
+// A district sets a policy from a date (ap_policies: one row per organisation and effective
+// date, terms as JSON of integers): dimension weights, three-party weights, grade bands, the
+// 好 quota, the share of target tasks in 能/勤/绩, the 争先赛, trimming of mass ratings,
+// merging of small units, uniform-scoring thresholds, the annual rule and whether units may set
+// their own. The policy of a quarter is the one in force on its first day: the nearest
+// organisation above the unit that has one, else DefaultPolicy (西山区's numbers); the unit's
+// own where that policy allows it, never looser on quotas. A policy that has come into force
+// is not changed; a new one is set from a later date.
+//
+// # Lists
+//
+// Negative lists (负面清单) for 德 and 廉 and the add/deduct catalog (加扣分清单) belong to an
+// organisation and apply in every unit below it. A negative item deducts points, caps the
+// grade at 一般 or sets 较差. Hits and add/deduct entries are an append-only record
+// (triggers refuse UPDATE and DELETE): one person enters, another confirms or rejects, a
+// confirmed entry is corrected by a reversal entry, once. Only confirmed, unreversed entries
+// count.
+//
+// # Cycles, targets and ratings
+//
+// A cycle is a unit's quarter. Opening it takes the unit's civil servants (category 公务员)
+// as appraisees, in the leaders' pool when they are 领导干部 or hold a leading post in the unit,
+// else in the staff pool; HR may set anyone's pool. Target tasks for 能/勤/绩 carry a weight,
+// a standard and a base score; the person reports, the supervising leader assesses: met earns
+// the base score (达标赛), not met a lower score. The supervising leader (permission
+// appraisal.rate) and HR (appraisal.manage) rate signed in; cadres and the masses rate through
+// one-time links whose tokens are stored hashed, whose ratings record neither the link, the
+// rater nor a time, and which refuse a second use.
+//
+// # Scores and grades
+//
+// All arithmetic is integer, in hundredths of a point, rounded half away from zero at each
+// step the breakdown shows (model.go): per party and dimension the average (mass ratings
+// trimmed of their highest and lowest when the policy says so); per dimension the parties'
+// weighted average over the parties that rated (rescaling when one is absent); for 能/勤/绩
+// with assessed tasks, a blend with the target score; the weighted base; plus add/deduct
+// entries and 争先赛 bonuses; minus negative-list deductions; then caps and 较差 last. Within
+// each pool grades follow the bands, and at most the quota (rounded down, at least the
+// minimum) are 好, best first by composite, then 绩, then 德; people still tied across the
+// quota's edge wait for HR, who decides with a recorded reason. Raters who give everyone
+// nearly the same total and pools whose scores barely differ are flagged.
+package appraisal

@@ -1,0 +1,464 @@
+package appraisal
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"grassroots/audit"
+	"grassroots/auth"
+	"grassroots/errs"
+	"grassroots/store"
+)
+
+// Ratings of the three parties. The supervising leader (主管领导) and the HR office
+// (组织人事部门) rate signed in; cadres and the masses (干部群众) rate through one-time links
+// that HR hands out. A link's token is kept only as a hash; using it marks it used and adds
+// ratings that name neither the link nor a time, so nobody — the ratee, HR, an administrator
+// reading the database — can tell who gave which scores, while a second use is refused.
+
+// maxLinks bounds one issue of links.
+const maxLinks = 500
+
+// anonymous is the audit actor of a rating made through a link.
+var anonymous = audit.Actor{Name: "匿名测评"}
+
+// LinksInput issues links: Count anonymous ones (service recipients, colleagues at large),
+// or one per person in Holders, whose own name is then left off their form.
+type LinksInput struct {
+	Count   int     `json:"count"`
+	Holders []int64 `json:"holders"`
+}
+
+// IssuedLink is a link as handed out; its token is shown this once.
+type IssuedLink struct {
+	Token      string `json:"token"`
+	Path       string `json:"path"` // the phone form: /appraisal/rate/{token}
+	HolderID   int64  `json:"holder_id,omitempty"`
+	HolderName string `json:"holder_name,omitempty"`
+}
+
+// LinkStats counts a cycle's links.
+type LinkStats struct {
+	Issued int `json:"issued"`
+	Used   int `json:"used"`
+}
+
+// IssueLinks creates one-time rating links for a cycle.
+func (s *Service) IssueLinks(ctx context.Context, p *auth.Principal, cycleID int64, in LinksInput) ([]IssuedLink, error) {
+	var out []IssuedLink
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		c, err := loadCycle(ctx, tx, p, PermManage, cycleID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case in.Count != 0 && len(in.Holders) != 0:
+			return errs.Invalid("count", "请只填写链接数量或持有人之一")
+		case len(in.Holders) > maxLinks || in.Count < 0 || in.Count > maxLinks:
+			return errs.Invalid("count", "一次最多生成 %d 个测评链接", maxLinks)
+		case in.Count == 0 && len(in.Holders) == 0:
+			return errs.Invalid("count", "请填写要生成的测评链接数量")
+		}
+		holders := append([]int64{}, in.Holders...)
+		if in.Count > 0 {
+			holders = make([]int64, in.Count)
+		}
+		seen := map[int64]bool{}
+		now := store.FormatTime(tx.Now())
+		for _, h := range holders {
+			l := IssuedLink{HolderID: h}
+			if h != 0 {
+				if seen[h] {
+					return errs.Invalid("holders", "持有人重复")
+				}
+				seen[h] = true
+				if _, l.HolderName, err = appraiseeOf(ctx, tx, c.id, h, "holders"); err != nil {
+					return err
+				}
+			}
+			if l.Token, err = newToken(); err != nil {
+				return err
+			}
+			l.Path = "/appraisal/rate/" + l.Token
+			if _, err := tx.Insert(ctx, `INSERT INTO ap_links (cycle_id, org_id, token_hash, holder_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+				c.id, c.orgID, hashToken(l.Token), nullID(h), now); err != nil {
+				return err
+			}
+			out = append(out, l)
+		}
+		return audit.Append(ctx, tx, p.Actor(), audit.Event{Action: "appraisal.links_issue", EntityType: "appraisal_cycle",
+			EntityID: c.id, OrgID: c.orgID, Summary: map[string]any{"count": len(out), "holders": in.Holders}})
+	})
+	return out, err
+}
+
+// LinkStats counts a cycle's links and how many have been used.
+func (s *Service) LinkStats(ctx context.Context, p *auth.Principal, cycleID int64) (LinkStats, error) {
+	var out LinkStats
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		c, err := loadCycle(ctx, tx, p, PermManage, cycleID)
+		if err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT COUNT(*), COUNT(CASE WHEN used THEN 1 END) FROM ap_links WHERE cycle_id = ?`, c.id).Scan(&out.Issued, &out.Used)
+	})
+	return out, err
+}
+
+func newToken() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func hashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// RatingForm is what a link's holder rates: the unit's appraisees, less the holder.
+type RatingForm struct {
+	OrgName      string      `json:"org_name"`
+	Quarter      string      `json:"quarter"`
+	QuarterLabel string      `json:"quarter_label"`
+	Ratees       []Appraisee `json:"ratees"`
+}
+
+// link is a link found by its token.
+type link struct {
+	id, cycleID, orgID, holder int64
+	used                       bool
+}
+
+func findLink(ctx context.Context, q querier, token string) (link, error) {
+	var l link
+	var holder sql.NullInt64
+	err := q.QueryRow(ctx, `SELECT id, cycle_id, org_id, holder_id, used FROM ap_links WHERE token_hash = ?`, hashToken(token)).
+		Scan(&l.id, &l.cycleID, &l.orgID, &holder, &l.used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, errs.NotFound("测评链接无效")
+	}
+	l.holder = holder.Int64
+	return l, err
+}
+
+// LinkForm loads the form a link opens; a used link opens nothing.
+func (s *Service) LinkForm(ctx context.Context, token string) (RatingForm, error) {
+	var out RatingForm
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		l, err := findLink(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		if l.used {
+			return errs.Conflict("该测评链接已经使用过，不能重复测评")
+		}
+		return linkForm(ctx, tx, l, &out)
+	})
+	return out, err
+}
+
+func linkForm(ctx context.Context, q querier, l link, out *RatingForm) error {
+	var quarter string
+	if err := q.QueryRow(ctx, `SELECT o.name, c.quarter FROM ap_cycles c JOIN orgs o ON o.id = c.org_id WHERE c.id = ?`, l.cycleID).
+		Scan(&out.OrgName, &quarter); err != nil {
+		return err
+	}
+	qq, err := ParseQuarter(quarter)
+	if err != nil {
+		return err
+	}
+	out.Quarter, out.QuarterLabel = qq.String(), qq.Label()
+	all, err := appraisees(ctx, q, l.cycleID)
+	if err != nil {
+		return err
+	}
+	out.Ratees = out.Ratees[:0]
+	for _, a := range all {
+		if a.PersonID != l.holder {
+			out.Ratees = append(out.Ratees, a)
+		}
+	}
+	return nil
+}
+
+// RateeScores are one person's scores, 0–100 per dimension.
+type RateeScores struct {
+	PersonID int64     `json:"person_id"`
+	Scores   DimValues `json:"scores"`
+}
+
+// MassRatingInput is what a link's holder submits: scores for some or all of the form's people.
+type MassRatingInput struct {
+	Ratings []RateeScores `json:"ratings"`
+}
+
+// MassRatingReceipt confirms a submission without saying anything about who made it.
+type MassRatingReceipt struct {
+	Rated int `json:"rated"`
+}
+
+// RateByLink records a 干部群众 rating through a link and uses the link up.
+func (s *Service) RateByLink(ctx context.Context, token string, in MassRatingInput) (MassRatingReceipt, error) {
+	var out MassRatingReceipt
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		l, err := findLink(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		if l.used {
+			return errs.Conflict("该测评链接已经使用过，不能重复测评")
+		}
+		var form RatingForm
+		if err := linkForm(ctx, tx, l, &form); err != nil {
+			return err
+		}
+		allowed := map[int64]bool{}
+		for _, a := range form.Ratees {
+			allowed[a.PersonID] = true
+		}
+		if len(in.Ratings) == 0 {
+			return errs.Invalid("ratings", "请至少为一人评分")
+		}
+		seen := map[int64]bool{}
+		for _, r := range in.Ratings {
+			switch {
+			case r.PersonID == l.holder && l.holder != 0:
+				return errs.Invalid("ratings", "不能给本人评分")
+			case !allowed[r.PersonID]:
+				return errs.Invalid("ratings", "被评人不是本次测评的对象")
+			case seen[r.PersonID]:
+				return errs.Invalid("ratings", "同一人只能评一次")
+			}
+			seen[r.PersonID] = true
+			if err := checkScores(r.Scores); err != nil {
+				return err
+			}
+		}
+		// Using the link is one conditional update, so two submissions at once cannot both pass.
+		res, err := tx.Exec(ctx, `UPDATE ap_links SET used = TRUE WHERE id = ? AND used = FALSE`, l.id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return errors.Join(err, errs.Conflict("该测评链接已经使用过，不能重复测评"))
+		}
+		rows := make([][]any, 0, len(in.Ratings))
+		for _, r := range in.Ratings {
+			sc := r.Scores
+			rows = append(rows, []any{l.cycleID, l.orgID, r.PersonID, PartyMass.Key(), sc[DimDe], sc[DimNeng], sc[DimQin], sc[DimJi], sc[DimLian]})
+		}
+		if err := tx.DB().Dialect.CopyRows(ctx, tx, "ap_ratings",
+			[]string{"cycle_id", "org_id", "ratee_id", "party", "de", "neng", "qin", "ji", "lian"}, rows); err != nil {
+			return err
+		}
+		out.Rated = len(rows)
+		return audit.Append(ctx, tx, anonymous, audit.Event{Action: "appraisal.rate_mass", EntityType: "appraisal_cycle",
+			EntityID: l.cycleID, OrgID: l.orgID, Summary: map[string]any{"rated": len(rows)}})
+	})
+	return out, err
+}
+
+// checkScores refuses a score outside 0–100.
+func checkScores(sc DimValues) error {
+	for _, d := range Dims() {
+		if sc[d] < 0 || sc[d] > 100 {
+			return errs.Invalid("scores."+d.Key(), "%s的评分应在 0 到 100 分之间", d.Label())
+		}
+	}
+	return nil
+}
+
+// RatingInput is a signed-in rater's scores of one person: the supervising leader (party
+// leader) or the HR office (party hr).
+type RatingInput struct {
+	CycleID  int64     `json:"cycle_id"`
+	PersonID int64     `json:"person_id"`
+	Party    string    `json:"party"`
+	Scores   DimValues `json:"scores"`
+}
+
+// RatingRecord is a stored rating as HR sees it; mass ratings name no rater and no time.
+type RatingRecord struct {
+	ID         int64      `json:"id"`
+	CycleID    int64      `json:"cycle_id"`
+	PersonID   int64      `json:"person_id"`
+	PersonName string     `json:"person_name"`
+	Party      Party      `json:"party"`
+	Rater      string     `json:"rater"`
+	Scores     DimValues  `json:"scores"`
+	UpdatedAt  *time.Time `json:"updated_at"`
+}
+
+// Rate records or replaces the caller's rating of a person as supervising leader or HR.
+func (s *Service) Rate(ctx context.Context, p *auth.Principal, in RatingInput) (RatingRecord, error) {
+	var out RatingRecord
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		party, ok := ParseParty(in.Party)
+		perm := PermRate
+		switch {
+		case !ok:
+			return errs.Invalid("party", "评价方应为 leader（主管领导）或 hr（组织人事部门）")
+		case party == PartyMass:
+			return errs.Invalid("party", "干部群众测评须通过匿名测评链接进行")
+		case party == PartyHR:
+			perm = PermManage
+		}
+		c, err := loadCycle(ctx, tx, p, perm, in.CycleID)
+		if err != nil {
+			return err
+		}
+		_, name, err := appraiseeOf(ctx, tx, c.id, in.PersonID, "person_id")
+		if err != nil {
+			return err
+		}
+		switch {
+		case p.UserID == 0:
+			return errs.Forbidden("评分须以本人账号进行")
+		case p.PersonID != 0 && p.PersonID == in.PersonID:
+			return errs.Forbidden("不能给本人评分")
+		}
+		if err := checkScores(in.Scores); err != nil {
+			return err
+		}
+		sc, now := in.Scores, tx.Now()
+		var id int64
+		var was DimValues
+		err = tx.QueryRow(ctx, `SELECT id, de, neng, qin, ji, lian FROM ap_ratings WHERE cycle_id = ? AND ratee_id = ? AND party = ? AND rater_user_id = ?`,
+			c.id, in.PersonID, party.Key(), p.UserID).Scan(&id, &was[DimDe], &was[DimNeng], &was[DimQin], &was[DimJi], &was[DimLian])
+		replaced := err == nil
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			id, err = tx.Insert(ctx, `INSERT INTO ap_ratings (cycle_id, org_id, ratee_id, party, rater_user_id, rater_person_id, rater,
+					de, neng, qin, ji, lian, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				c.id, c.orgID, in.PersonID, party.Key(), p.UserID, nullID(p.PersonID), p.Username,
+				sc[DimDe], sc[DimNeng], sc[DimQin], sc[DimJi], sc[DimLian], store.FormatTime(now))
+			if err != nil && tx.DB().Dialect.IsUniqueViolation(err) {
+				return errs.Conflict("评分正在被同时提交，请刷新后重试")
+			}
+		case err == nil:
+			_, err = tx.Exec(ctx, `UPDATE ap_ratings SET de = ?, neng = ?, qin = ?, ji = ?, lian = ?, updated_at = ? WHERE id = ?`,
+				sc[DimDe], sc[DimNeng], sc[DimQin], sc[DimJi], sc[DimLian], store.FormatTime(now), id)
+		}
+		if err != nil {
+			return err
+		}
+		out = RatingRecord{ID: id, CycleID: c.id, PersonID: in.PersonID, PersonName: name, Party: party, Rater: p.Username, Scores: sc, UpdatedAt: &now}
+		summary := map[string]any{"person_id": in.PersonID, "party": party.Key(), "scores": sc}
+		if replaced {
+			summary["was"] = was
+		}
+		return audit.Append(ctx, tx, p.Actor(), audit.Event{Action: "appraisal.rate", EntityType: "appraisal_cycle",
+			EntityID: c.id, OrgID: c.orgID, Summary: summary})
+	})
+	return out, err
+}
+
+// RatingFilter narrows a cycle's ratings.
+type RatingFilter struct {
+	CycleID  int64
+	PersonID int64
+	Party    string
+}
+
+// ListRatings lists a cycle's ratings for HR.
+func (s *Service) ListRatings(ctx context.Context, p *auth.Principal, f RatingFilter) ([]RatingRecord, error) {
+	var out []RatingRecord
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		c, err := loadCycle(ctx, tx, p, PermManage, f.CycleID)
+		if err != nil {
+			return err
+		}
+		cond, args := p.Scope(PermManage).Where("o.path", "")
+		cond += " AND r.cycle_id = ?"
+		args = append(args, c.id)
+		if f.PersonID != 0 {
+			cond += " AND r.ratee_id = ?"
+			args = append(args, f.PersonID)
+		}
+		if f.Party != "" {
+			party, ok := ParseParty(f.Party)
+			if !ok {
+				return errs.Invalid("party", "评价方应为 mass、leader 或 hr")
+			}
+			cond += " AND r.party = ?"
+			args = append(args, party.Key())
+		}
+		rows, err := tx.Query(ctx, `SELECT r.id, r.ratee_id, pe.name, r.party, r.rater, r.de, r.neng, r.qin, r.ji, r.lian, r.updated_at
+			FROM ap_ratings r JOIN orgs o ON o.id = r.org_id JOIN people pe ON pe.id = r.ratee_id
+			WHERE `+cond+` ORDER BY r.ratee_id, r.party, r.id`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r := RatingRecord{CycleID: c.id}
+			var party string
+			var updated sql.NullString
+			if err := rows.Scan(&r.ID, &r.PersonID, &r.PersonName, &party, &r.Rater, &r.Scores[DimDe], &r.Scores[DimNeng],
+				&r.Scores[DimQin], &r.Scores[DimJi], &r.Scores[DimLian], &updated); err != nil {
+				return err
+			}
+			r.Party, _ = ParseParty(party)
+			if updated.Valid {
+				t, err := store.ParseTime(updated.String)
+				if err != nil {
+					return err
+				}
+				r.UpdatedAt = &t
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// cycleRatings reads a cycle's ratings by ratee, and the identified raters' totals for
+// uniform-scoring detection.
+func cycleRatings(ctx context.Context, q querier, p Policy, cycleID int64) (map[int64][]Rating, []RaterTotals, error) {
+	rows, err := q.Query(ctx, `SELECT ratee_id, party, COALESCE(rater_user_id, 0), rater, de, neng, qin, ji, lian
+		FROM ap_ratings WHERE cycle_id = ? ORDER BY id`, cycleID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	byRatee := map[int64][]Rating{}
+	type raterKey struct {
+		party Party
+		user  int64
+	}
+	index := map[raterKey]int{}
+	var raters []RaterTotals
+	for rows.Next() {
+		var ratee, user int64
+		var party string
+		var r Rating
+		if err := rows.Scan(&ratee, &party, &user, &r.Rater, &r.Scores[DimDe], &r.Scores[DimNeng], &r.Scores[DimQin],
+			&r.Scores[DimJi], &r.Scores[DimLian]); err != nil {
+			return nil, nil, err
+		}
+		r.Party, _ = ParseParty(party)
+		byRatee[ratee] = append(byRatee[ratee], r)
+		if user == 0 {
+			continue
+		}
+		k := raterKey{r.Party, user}
+		i, ok := index[k]
+		if !ok {
+			i = len(raters)
+			index[k] = i
+			raters = append(raters, RaterTotals{Party: r.Party, Rater: r.Rater})
+		}
+		raters[i].Totals = append(raters[i].Totals, RaterTotal(p, r.Scores))
+	}
+	return byRatee, raters, rows.Err()
+}
