@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -12,6 +13,8 @@ import (
 
 	"grassroots/auth"
 	"grassroots/errs"
+	"grassroots/org"
+	"grassroots/store/storetest"
 	"grassroots/web"
 )
 
@@ -127,4 +130,22 @@ func TestAdapters(t *testing.T) {
 	wantError(t, "note bad id", c.json("POST", "/test/things/0/note", nil), http.StatusNotFound, errs.KindNotFound, "记录不存在")
 	wantError(t, "note bad body", c.send("POST", "/test/things/9/note", `{"reason":"x"}`), http.StatusBadRequest, errs.KindInvalid, "reason")
 	wantError(t, "note refused", c.json("POST", "/test/things/9/note", thingInput{Name: "越权"}), http.StatusForbidden, errs.KindForbidden, "无权操作")
+}
+
+func TestRequestLogMasksTokens(t *testing.T) {
+	db := storetest.SQLite(t, migrations...)
+	var logs bytes.Buffer
+	srv := web.New(web.Config{DB: db, Auth: auth.NewService(db), Org: org.NewService(db), Migrations: migrations,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	srv.Public("GET /rate/{token}", "一次性链接", func(w http.ResponseWriter, r *http.Request) {})
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	resp, err := http.Get(ts.URL + "/rate/s3cret-one-time-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if strings.Contains(logs.String(), "s3cret") || !strings.Contains(logs.String(), `"path":"/rate/…"`) {
+		t.Fatalf("request log:\n%s", logs.String())
+	}
 }

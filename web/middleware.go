@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 )
 
@@ -68,7 +69,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		rec := &recorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
-				s.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				s.log.Error("panic", "method", r.Method, "path", loggedPath(r), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				if rec.status == 0 {
 					writeError(rec, r, fmt.Errorf("panic: %v", v))
 				}
@@ -84,7 +85,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				level = slog.LevelError
 			}
 			s.log.LogAttrs(r.Context(), level, "request",
-				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.String("method", r.Method), slog.String("path", loggedPath(r)),
 				slog.String("route", pattern), slog.Int("status", rec.status),
 				slog.Int("bytes", rec.bytes), slog.Duration("duration", elapsed),
 				slog.String("ip", clientIP(r)))
@@ -101,4 +102,13 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// loggedPath is the request path with a {token} wildcard masked: a one-time link (an anonymous
+// rating link) must not be readable, nor its use timed, from the logs.
+func loggedPath(r *http.Request) string {
+	if token := r.PathValue("token"); token != "" {
+		return strings.Replace(r.URL.Path, token, "…", 1)
+	}
+	return r.URL.Path
 }
