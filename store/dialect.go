@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"sync"
@@ -184,7 +185,18 @@ func bindAll(stmt *sqlite3.Stmt, skip int, row []any) error {
 	return nil
 }
 
-type postgresDialect struct{}
+// postgresDialect salts its advisory lock keys with the schema: the keys are shared by the
+// whole database, and two installations (or tests) in two schemas must not queue on each other.
+type postgresDialect struct {
+	lockSalt int64
+}
+
+// lockSalt is a key salt drawn from a schema name.
+func lockSalt(schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(schema))
+	return int64(h.Sum64())
+}
 
 func (postgresDialect) Name() string       { return "postgres" }
 func (postgresDialect) beginWrite() string { return "BEGIN" }
@@ -233,19 +245,19 @@ func (postgresDialect) IsUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
-func (postgresDialect) Serialize(ctx context.Context, tx *Tx, lock int64) error {
-	_, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lock)
+func (d postgresDialect) Serialize(ctx context.Context, tx *Tx, lock int64) error {
+	_, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lock^d.lockSalt)
 	return err
 }
 
-func (postgresDialect) TrySerialize(ctx context.Context, tx *Tx, lock int64) (bool, error) {
+func (d postgresDialect) TrySerialize(ctx context.Context, tx *Tx, lock int64) (bool, error) {
 	var got bool
-	err := tx.conn.QueryRowContext(ctx, "SELECT pg_try_advisory_xact_lock($1)", lock).Scan(&got)
+	err := tx.conn.QueryRowContext(ctx, "SELECT pg_try_advisory_xact_lock($1)", lock^d.lockSalt).Scan(&got)
 	return got, err
 }
 
-func (postgresDialect) SerializeShared(ctx context.Context, tx *Tx, lock int64) error {
-	_, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1)", lock)
+func (d postgresDialect) SerializeShared(ctx context.Context, tx *Tx, lock int64) error {
+	_, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1)", lock^d.lockSalt)
 	return err
 }
 

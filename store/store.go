@@ -113,11 +113,12 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	pool.SetMaxOpenConns(max(8, 4*runtime.GOMAXPROCS(0)))
 	pool.SetMaxIdleConns(max(8, 4*runtime.GOMAXPROCS(0)))
 	pool.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{Dialect: postgresDialect{}, Now: time.Now, writer: pool, reader: pool, dsn: dsn}
-	if err := pool.PingContext(ctx); err != nil {
+	var schema string
+	if err := pool.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("store: connect to PostgreSQL: %w", err)
 	}
+	db := &DB{Dialect: postgresDialect{lockSalt: lockSalt(schema)}, Now: time.Now, writer: pool, reader: pool, dsn: dsn}
 	return db, nil
 }
 
