@@ -232,10 +232,27 @@ func (s *Service) Object(ctx context.Context, p *auth.Principal, id int64, reaso
 		if out, err = claimWithWarning(ctx, tx, id); err != nil {
 			return err
 		}
+		// A member objecting from the board to a neighbour's claim, which they may not open,
+		// learns no more of it than the board shows.
+		cond, args = claimScope(p, PermView)
+		if _, err := loadClaim(ctx, tx, id, cond, args); errs.Is(err, errs.KindNotFound) {
+			out = out.onBoard()
+		} else if err != nil {
+			return err
+		}
 		return audit.Append(ctx, tx, p.Actor(), audit.Event{Action: "passbook.claim_object", EntityType: "pb_claim",
 			EntityID: id, OrgID: c.OrgID, Summary: map[string]any{"passbook": c.PassbookNumber, "reason": reason}})
 	})
 	return out, err
+}
+
+// onBoard is the claim as the 公示 board shows it to the community, with its state and the
+// reason it is in: what an objector who may not see the claim itself learns of it.
+func (c Claim) onBoard() Claim {
+	return Claim{ID: c.ID, OrgID: c.OrgID, OrgName: c.OrgName, PersonName: c.PersonName, ItemName: c.ItemName,
+		Category: c.Category, Unit: c.Unit, UnitPoints: c.UnitPoints, WorkDate: c.WorkDate, Quantity: c.Quantity,
+		Points: c.Points, State: c.State, PublicityEndsOn: c.PublicityEndsOn, Reason: c.Reason,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, orgPath: c.orgPath}
 }
 
 // Cancel withdraws a claim its claimant made, as long as no reviewer has approved it.

@@ -27,3 +27,36 @@ func TestPassbookOnlyForSomeoneInTheCallersCare(t *testing.T) {
 		}
 	}, migrations...)
 }
+
+// TestObjectorSeesOnlyWhatTheBoardShows: a member objecting to a neighbour's claim in 公示
+// used to get the whole claim back: passbook number, note, photos, history.
+func TestObjectorSeesOnlyWhatTheBoardShows(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newClaimsWorld(t, db, Settings{FenPerPoint: 100, PublicityDays: 5, DepositExpiry: "none"})
+		it := w.item(t, w.staff, w.community, "C01", terms("调解纠纷", 8))
+		claim := func() Claim {
+			c, _, err := w.svc.SubmitClaim(ctx, w.member, ClaimInput{PassbookID: w.pb.ID, ItemID: it.ID, WorkDate: "2026-03-18",
+				Quantity: 1, Note: "与邻居调解"}, []Photo{{Data: pngPhoto(t)}}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return w.approve(t, w.reviewer, c)
+		}
+		c, err := w.svc.Object(ctx, w.neighbourMember, claim().ID, "那天他不在社区")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.State != ClaimSubmitted || c.PersonName == "" || c.ItemName != "调解纠纷" || c.Points != 8 {
+			t.Fatalf("the objector's answer lacks what the board shows: %+v", c)
+		}
+		if c.PassbookNumber != "" || c.PassbookID != 0 || c.PersonID != 0 || c.Note != "" || c.SubmittedByName != "" ||
+			len(c.Evidence) != 0 || len(c.History) != 0 {
+			t.Fatalf("the objector's answer shows more than the board: %+v", c)
+		}
+		// Staff who object see the claim as they always do.
+		c, err = w.svc.Object(ctx, w.reviewer, claim().ID, "需要核实")
+		if err != nil || c.PassbookNumber != w.pb.Number || c.Note != "与邻居调解" {
+			t.Fatalf("staff objection answered %+v, %v", c, err)
+		}
+	}, migrations...)
+}
