@@ -2,6 +2,8 @@ package passbook
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -282,6 +284,23 @@ func (s *Service) Cancel(ctx context.Context, p *auth.Principal, id int64) (Clai
 	return out, err
 }
 
+// boardOrg is the path of an organisation whose 公示 board p may read: one in p's PermView
+// scope, or the community of one of p's own open passbooks. Any other is not found, whether
+// or not it exists.
+func boardOrg(ctx context.Context, q querier, p *auth.Principal, orgID int64) (string, error) {
+	o, err := visibleOrg(ctx, q, p, PermView, orgID)
+	if err == nil || !errs.Is(err, errs.KindNotFound) || p.Scope(PermView).PersonID == 0 {
+		return o.path, err
+	}
+	var path string
+	err = q.QueryRow(ctx, `SELECT o.path FROM pb_passbooks pb JOIN orgs o ON o.id = pb.org_id
+		WHERE pb.person_id = ? AND pb.org_id = ? AND pb.state <> 'closed' LIMIT 1`, p.Scope(PermView).PersonID, orgID).Scan(&path)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errOrgNotVisible
+	}
+	return path, err
+}
+
 // PublicClaim is a claim as the 公示 board shows it to the community.
 type PublicClaim struct {
 	ID              int64  `json:"id"`
@@ -309,9 +328,9 @@ func (s *Service) Publicity(ctx context.Context, p *auth.Principal, orgID int64,
 	where := cond + ` AND c.state = ? AND c.id > ?`
 	args = append(args, ClaimPublicized, cursor)
 	if orgID != 0 {
-		var path string
-		if err := s.db.QueryRow(ctx, `SELECT path FROM orgs WHERE id = ?`, orgID).Scan(&path); err != nil {
-			return nil, 0, errs.NotFound("组织不存在")
+		path, err := boardOrg(ctx, s.db, p, orgID)
+		if err != nil {
+			return nil, 0, err
 		}
 		lo, hi := store.PathRange(path)
 		where, args = where+` AND o.path >= ? AND o.path < ?`, append(args, lo, hi)

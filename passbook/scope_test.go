@@ -3,6 +3,7 @@ package passbook
 import (
 	"testing"
 
+	"grassroots/auth"
 	"grassroots/errs"
 	"grassroots/store"
 	"grassroots/store/storetest"
@@ -57,6 +58,47 @@ func TestObjectorSeesOnlyWhatTheBoardShows(t *testing.T) {
 		c, err = w.svc.Object(ctx, w.reviewer, claim().ID, "需要核实")
 		if err != nil || c.PassbookNumber != w.pb.Number || c.Note != "与邻居调解" {
 			t.Fatalf("staff objection answered %+v, %v", c, err)
+		}
+	}, migrations...)
+}
+
+// TestListFiltersOutOfReachAreNotFound: a list filtered by a passbook or an organisation the
+// caller cannot see answers not found, as the record itself does, rather than an empty list
+// (or, for the 公示 board, the caller's own claims under an organisation they cannot see).
+func TestListFiltersOutOfReachAreNotFound(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newClaimsWorld(t, db, Settings{FenPerPoint: 100, PublicityDays: 5, DepositExpiry: "none"})
+		it := w.item(t, w.staff, w.community, "C01", terms("调解纠纷", 8))
+		w.approve(t, w.reviewer, w.claim(t, w.member, w.pb, it, "2026-03-18", 1))
+
+		_, _, err := w.svc.ListClaims(ctx, w.staff, ClaimFilter{PassbookID: w.other.ID})
+		wantKind(t, "claims of another community's passbook", err, errs.KindNotFound, "存折不存在")
+		_, _, err = w.svc.ListClaims(ctx, w.neighbourMember, ClaimFilter{PassbookID: w.pb.ID})
+		wantKind(t, "claims of a neighbour's passbook", err, errs.KindNotFound, "存折不存在")
+		_, _, err = w.svc.ListOrders(ctx, w.staff, OrderFilter{PassbookID: w.other.ID})
+		wantKind(t, "orders of another community's passbook", err, errs.KindNotFound, "存折不存在")
+		if list, _, err := w.svc.ListClaims(ctx, w.member, ClaimFilter{PassbookID: w.pb.ID}); err != nil || len(list) != 1 {
+			t.Fatalf("a member's claims of their own passbook: %d, %v", len(list), err)
+		}
+
+		for _, c := range []struct {
+			what  string
+			p     *auth.Principal
+			orgID int64
+		}{
+			{"staff, the sibling community's board", w.staff, w.sibling.ID},
+			{"staff, the county's board", w.staff, w.county.ID},
+			{"a member, the sibling community's board", w.member, w.sibling.ID},
+			{"a member, the county's board", w.member, w.county.ID},
+			{"an organisation that does not exist", w.staff, 1 << 40},
+		} {
+			_, _, err := w.svc.Publicity(ctx, c.p, c.orgID, 0, 0)
+			wantKind(t, c.what, err, errs.KindNotFound, "组织不存在")
+		}
+		for _, p := range []*auth.Principal{w.staff, w.member, w.neighbourMember} {
+			if list, _, err := w.svc.Publicity(ctx, p, w.community.ID, 0, 0); err != nil || len(list) != 1 {
+				t.Fatalf("%s reads the community's board: %d, %v", p.Username, len(list), err)
+			}
 		}
 	}, migrations...)
 }
