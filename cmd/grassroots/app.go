@@ -33,7 +33,12 @@ func open(ctx context.Context, dsn string) (*app, error) {
 		db.Close()
 		return nil, err
 	}
-	return &app{db: db, auth: auth.NewService(db), org: org.NewService(db), passbook: passbook.NewService(db)}, nil
+	return newApp(db), nil
+}
+
+// newApp wires the services on a migrated database.
+func newApp(db *store.DB) *app {
+	return &app{db: db, auth: auth.NewService(db), org: org.NewService(db), passbook: passbook.NewService(db)}
 }
 
 func (a *app) close() { a.db.Close() }
