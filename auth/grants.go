@@ -26,6 +26,11 @@ func resolveGrant(ctx context.Context, tx *store.Tx, p *Principal, in GrantInput
 		return Grant{}, err
 	}
 	if !p.CanGrant(role, g.OrgPath) {
+		// An organisation outside the caller's charge is as missing as one that is not there:
+		// a refusal naming it would let ids be probed for names.
+		if !p.Scope(UsersManage).Covers(g.OrgPath) {
+			return Grant{}, errs.NotFound("组织不存在")
+		}
 		return Grant{}, errs.Forbidden("无权在“%s”授予“%s”角色", g.OrgName, role.Name)
 	}
 	if archived != nil {

@@ -64,14 +64,23 @@ func TestScope(t *testing.T) {
 			Grants: []auth.GrantInput{grant(auth.RoleMember, w.commB)}})
 		wantErr(t, err, errs.KindForbidden, "")
 
-		// Nor can admin.a hand out roles elsewhere, or roles beyond its own.
+		// Nor can admin.a hand out roles beyond its own, or anywhere else: an organisation
+		// outside its charge is as missing as one that is not there, so that ids cannot be
+		// probed for names.
 		users := w.count(t, `SELECT COUNT(*) FROM users`)
-		for _, g := range []auth.GrantInput{
-			grant(auth.RoleMember, w.commB), grant(auth.RoleAdmin, w.commA), grant(auth.RoleOrgAdmin, w.commA),
-			grant(auth.RoleUnitAdmin, w.county),
+		for _, c := range []struct {
+			g    auth.GrantInput
+			kind errs.Kind
+			msg  string
+		}{
+			{grant(auth.RoleAdmin, w.commA), errs.KindForbidden, "无权在“南门社区”授予“系统管理员”角色"},
+			{grant(auth.RoleOrgAdmin, w.commA), errs.KindForbidden, "无权在“南门社区”授予“组织部门管理员”角色"},
+			{grant(auth.RoleMember, w.commB), errs.KindNotFound, "组织不存在"},
+			{grant(auth.RoleUnitAdmin, w.county), errs.KindNotFound, "组织不存在"},
+			{grant(auth.RoleMember, orgRef{ID: 1 << 40}), errs.KindNotFound, "组织不存在"},
 		} {
-			_, _, err := w.svc.CreateUser(ctx, pa, auth.NewUser{Username: "new.one", DisplayName: "新人", Grants: []auth.GrantInput{g}})
-			wantErr(t, err, errs.KindForbidden, "")
+			_, _, err := w.svc.CreateUser(ctx, pa, auth.NewUser{Username: "new.one", DisplayName: "新人", Grants: []auth.GrantInput{c.g}})
+			wantErr(t, err, c.kind, c.msg)
 		}
 		if n := w.count(t, `SELECT COUNT(*) FROM users`); n != users {
 			t.Fatal("a refused CreateUser wrote a user")
@@ -88,6 +97,7 @@ func TestScope(t *testing.T) {
 			t.Fatalf("create member.a = %+v, %v", m, err)
 		}
 		wantErr(t, w.svc.AddGrant(ctx, pa, m.ID, grant(auth.RoleAdmin, w.commA)), errs.KindForbidden, "")
+		wantErr(t, w.svc.AddGrant(ctx, pa, m.ID, grant(auth.RoleMember, w.commB)), errs.KindNotFound, "组织不存在")
 		wantErr(t, w.svc.AddGrant(ctx, pa, m.ID, grant(auth.RoleMember, w.commA)), errs.KindConflict, "该用户已有此授权")
 		if err := w.svc.AddGrant(ctx, pa, m.ID, grant(auth.RoleReviewer, w.commA)); err != nil {
 			t.Fatal(err)

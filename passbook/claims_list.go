@@ -186,6 +186,10 @@ func claimWhere(ctx context.Context, tx *store.Tx, p *auth.Principal, f ClaimFil
 		add("o.path >= ? AND o.path < ?", lo, hi)
 	}
 	if f.PassbookID != 0 {
+		// A passbook out of reach is not found, as the passbook itself is.
+		if _, err := loadPassbook(ctx, tx, p, perm, f.PassbookID); err != nil {
+			return nil, nil, err
+		}
 		add("c.passbook_id = ?", f.PassbookID)
 	}
 	switch {

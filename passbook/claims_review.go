@@ -2,6 +2,8 @@ package passbook
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -232,10 +234,27 @@ func (s *Service) Object(ctx context.Context, p *auth.Principal, id int64, reaso
 		if out, err = claimWithWarning(ctx, tx, id); err != nil {
 			return err
 		}
+		// A member objecting from the board to a neighbour's claim, which they may not open,
+		// learns no more of it than the board shows.
+		cond, args = claimScope(p, PermView)
+		if _, err := loadClaim(ctx, tx, id, cond, args); errs.Is(err, errs.KindNotFound) {
+			out = out.onBoard()
+		} else if err != nil {
+			return err
+		}
 		return audit.Append(ctx, tx, p.Actor(), audit.Event{Action: "passbook.claim_object", EntityType: "pb_claim",
 			EntityID: id, OrgID: c.OrgID, Summary: map[string]any{"passbook": c.PassbookNumber, "reason": reason}})
 	})
 	return out, err
+}
+
+// onBoard is the claim as the 公示 board shows it to the community, with its state and the
+// reason it is in: what an objector who may not see the claim itself learns of it.
+func (c Claim) onBoard() Claim {
+	return Claim{ID: c.ID, OrgID: c.OrgID, OrgName: c.OrgName, PersonName: c.PersonName, ItemName: c.ItemName,
+		Category: c.Category, Unit: c.Unit, UnitPoints: c.UnitPoints, WorkDate: c.WorkDate, Quantity: c.Quantity,
+		Points: c.Points, State: c.State, PublicityEndsOn: c.PublicityEndsOn, Reason: c.Reason,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, orgPath: c.orgPath}
 }
 
 // Cancel withdraws a claim its claimant made, as long as no reviewer has approved it.
@@ -265,6 +284,23 @@ func (s *Service) Cancel(ctx context.Context, p *auth.Principal, id int64) (Clai
 	return out, err
 }
 
+// boardOrg is the path of an organisation whose 公示 board p may read: one in p's PermView
+// scope, or the community of one of p's own open passbooks. Any other is not found, whether
+// or not it exists.
+func boardOrg(ctx context.Context, q querier, p *auth.Principal, orgID int64) (string, error) {
+	o, err := visibleOrg(ctx, q, p, PermView, orgID)
+	if err == nil || !errs.Is(err, errs.KindNotFound) || p.Scope(PermView).PersonID == 0 {
+		return o.path, err
+	}
+	var path string
+	err = q.QueryRow(ctx, `SELECT o.path FROM pb_passbooks pb JOIN orgs o ON o.id = pb.org_id
+		WHERE pb.person_id = ? AND pb.org_id = ? AND pb.state <> 'closed' LIMIT 1`, p.Scope(PermView).PersonID, orgID).Scan(&path)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errOrgNotVisible
+	}
+	return path, err
+}
+
 // PublicClaim is a claim as the 公示 board shows it to the community.
 type PublicClaim struct {
 	ID              int64  `json:"id"`
@@ -292,9 +328,9 @@ func (s *Service) Publicity(ctx context.Context, p *auth.Principal, orgID int64,
 	where := cond + ` AND c.state = ? AND c.id > ?`
 	args = append(args, ClaimPublicized, cursor)
 	if orgID != 0 {
-		var path string
-		if err := s.db.QueryRow(ctx, `SELECT path FROM orgs WHERE id = ?`, orgID).Scan(&path); err != nil {
-			return nil, 0, errs.NotFound("组织不存在")
+		path, err := boardOrg(ctx, s.db, p, orgID)
+		if err != nil {
+			return nil, 0, err
 		}
 		lo, hi := store.PathRange(path)
 		where, args = where+` AND o.path >= ? AND o.path < ?`, append(args, lo, hi)

@@ -143,7 +143,7 @@ func (h *Handlers) activityNewPage(w http.ResponseWriter, r *http.Request, p *au
 }
 
 func (h *Handlers) activityEditPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	a, err := h.pathActivity(r, p)
+	a, err := h.managedActivity(r, p)
 	if err != nil {
 		return err
 	}
@@ -235,7 +235,7 @@ func (h *Handlers) activityCreate(w http.ResponseWriter, r *http.Request, p *aut
 }
 
 func (h *Handlers) activityUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	a, err := h.pathActivity(r, p)
+	a, err := h.managedActivity(r, p)
 	if err != nil {
 		return err
 	}
@@ -254,6 +254,16 @@ func (h *Handlers) pathActivity(r *http.Request, p *auth.Principal) (Activity, e
 		return Activity{}, err
 	}
 	return h.svc.GetActivity(r.Context(), p, id)
+}
+
+// managedActivity is the {id} activity for its organisers' pages: staff who only see it,
+// because their members may join it, are refused (403) rather than shown its forms.
+func (h *Handlers) managedActivity(r *http.Request, p *auth.Principal) (Activity, error) {
+	a, err := h.pathActivity(r, p)
+	if err != nil {
+		return a, err
+	}
+	return a, a.managedBy(p)
 }
 
 // ---- one activity ----
@@ -386,15 +396,16 @@ func (h *Handlers) checkinCode(w http.ResponseWriter, r *http.Request, p *auth.P
 	return h.srv.RenderBlock(w, h.t, "checkin", "pb-checkin-code", view)
 }
 
-// checkin issues a fresh code for the screen. A refusal (too early, cancelled …) is shown in
-// place of the code, and the screen keeps asking, so the code appears when the window opens.
+// checkin issues a fresh code for the screen. Only the activity's organisers get the screen;
+// for them a refusal of the moment (too early, cancelled …) is shown in place of the code, and
+// the screen keeps asking, so the code appears when the window opens.
 func (h *Handlers) checkin(r *http.Request, p *auth.Principal) (checkinView, error) {
 	view := checkinView{Kind: ScanIn}
 	if r.URL.Query().Get("kind") == ScanOut {
 		view.Kind = ScanOut
 	}
 	var err error
-	if view.Activity, err = h.pathActivity(r, p); err != nil {
+	if view.Activity, err = h.managedActivity(r, p); err != nil {
 		return view, err
 	}
 	view.Code, err = h.svc.QRToken(r.Context(), p, view.Activity.ID, view.Kind)

@@ -164,6 +164,10 @@ func (s *Service) ListOrders(ctx context.Context, p *auth.Principal, f OrderFilt
 		return nil, 0, errs.Invalid("state", "订单状态应为 placed、fulfilled 或 cancelled")
 	}
 	if f.PassbookID != 0 {
+		// A passbook out of reach is not found, as the passbook itself is.
+		if _, err := loadPassbook(ctx, s.db, p, PermView, f.PassbookID); err != nil {
+			return nil, 0, err
+		}
 		where, args = append(where, "od.passbook_id = ?"), append(args, f.PassbookID)
 	}
 	if f.OrgID != 0 {

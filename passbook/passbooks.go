@@ -170,8 +170,9 @@ func (s *Service) MyPassbooks(ctx context.Context, p *auth.Principal) ([]Passboo
 	return out, rows.Err()
 }
 
-// OpenPassbook opens a passbook for a person of a community the caller manages, with its two
-// accounts; the number is assigned when not given.
+// OpenPassbook opens a passbook in a community the caller manages, with its two accounts, for
+// a person whose passbooks the caller keeps (in their passbook.manage scope); the number is
+// assigned when not given.
 func (s *Service) OpenPassbook(ctx context.Context, p *auth.Principal, in OpenInput) (Passbook, error) {
 	in.Number, in.Class = strings.TrimSpace(in.Number), strings.TrimSpace(in.Class)
 	if in.Class == "" {
@@ -182,9 +183,13 @@ func (s *Service) OpenPassbook(ctx context.Context, p *auth.Principal, in OpenIn
 	}
 	var out Passbook
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		// The person must be one the caller keeps passbooks for, wherever the passbook is to
+		// be opened: anyone else is as missing, so that ids cannot be probed for names.
 		var personOrg int64
-		err := tx.QueryRow(ctx, `SELECT org_id FROM people WHERE id = ? AND archived_at IS NULL`, in.PersonID).Scan(&personOrg)
-		if errors.Is(err, sql.ErrNoRows) {
+		var personPath string
+		err := tx.QueryRow(ctx, `SELECT pe.org_id, o.path FROM people pe JOIN orgs o ON o.id = pe.org_id
+			WHERE pe.id = ? AND pe.archived_at IS NULL`, in.PersonID).Scan(&personOrg, &personPath)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && !p.Scope(PermManage).CoversPerson(in.PersonID, personPath) {
 			return errs.Invalid("person_id", "人员不存在或已归档")
 		}
 		if err != nil {

@@ -35,8 +35,13 @@ func open(ctx context.Context, dsn string) (*app, error) {
 		db.Close()
 		return nil, err
 	}
+	return newApp(db), nil
+}
+
+// newApp wires the services on a migrated database.
+func newApp(db *store.DB) *app {
 	return &app{db: db, auth: auth.NewService(db), org: org.NewService(db), passbook: passbook.NewService(db),
-		appraisal: appraisal.NewService(db)}, nil
+		appraisal: appraisal.NewService(db)}
 }
 
 func (a *app) close() { a.db.Close() }
