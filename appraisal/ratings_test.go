@@ -3,6 +3,7 @@ package appraisal
 import (
 	"testing"
 
+	"grassroots/auth"
 	"grassroots/errs"
 )
 
@@ -29,6 +30,17 @@ func TestTargetTasksReportedByThePersonAssessedByTheLeader(t *testing.T) {
 		// 一号 sees and reports their own task only.
 		if mine := must[[]Task](t)(w.svc.ListTasks(ctx, w.member, TaskFilter{CycleID: c.ID})); len(mine) != 1 || mine[0].ID != task.ID {
 			t.Fatalf("一号's tasks = %+v", mine)
+		}
+		// Another unit's cycle, or one that does not exist, is not found, as for its entries.
+		otherCycle := w.cycle(t, w.other, "2026Q3")
+		for _, p := range []*auth.Principal{w.hr, w.leader, w.member} {
+			_, err = w.svc.ListTasks(ctx, p, TaskFilter{CycleID: otherCycle.ID})
+			wantErr(t, p.Username+" listing another unit's tasks", err, errs.KindNotFound, "考核周期不存在")
+			_, err = w.svc.ListTasks(ctx, p, TaskFilter{CycleID: otherCycle.ID + 1000})
+			wantErr(t, p.Username+" listing the tasks of no cycle", err, errs.KindNotFound, "考核周期不存在")
+		}
+		if theirs := must[[]Task](t)(w.svc.ListTasks(ctx, w.otherHR, TaskFilter{CycleID: otherCycle.ID})); len(theirs) != 0 {
+			t.Fatalf("发改局's tasks = %+v", theirs)
 		}
 		_, err = w.svc.ReportTask(ctx, w.member, other.ID, ReportInput{Completion: "done"})
 		wantErr(t, "reporting another's task", err, errs.KindNotFound, "目标任务不存在")

@@ -249,6 +249,25 @@ func loadTask(ctx context.Context, q querier, p *auth.Principal, id int64) (Task
 	return t, err
 }
 
+// taskCycle checks that the caller may list the tasks of a cycle: one in their sight, or one
+// they are appraised in. Any other cycle is not found, as it is for its entries and results,
+// so that cycle ids cannot be probed.
+func taskCycle(ctx context.Context, q querier, p *auth.Principal, cycleID int64) error {
+	view, args := p.Scope(PermView).Where("o.path", "")
+	self, selfArgs := p.Scope(PermSelf).Where("o.path", "a.person_id")
+	var n int
+	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM ap_cycles c JOIN orgs o ON o.id = c.org_id WHERE c.id = ? AND (`+view+`
+		OR EXISTS (SELECT 1 FROM ap_appraisees a WHERE a.cycle_id = c.id AND `+self+`))`,
+		append(append([]any{cycleID}, args...), selfArgs...)...).Scan(&n)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return errs.NotFound("考核周期不存在")
+	}
+	return nil
+}
+
 // TaskFilter narrows a list of tasks.
 type TaskFilter struct {
 	CycleID  int64
@@ -266,6 +285,9 @@ func (s *Service) ListTasks(ctx context.Context, p *auth.Principal, f TaskFilter
 	}
 	var out []Task
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		if err := taskCycle(ctx, tx, p, f.CycleID); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, taskColumns+` WHERE `+cond+` ORDER BY t.person_id, t.dimension, t.id`, args...)
 		if err != nil {
 			return err
