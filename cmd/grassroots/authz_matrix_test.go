@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"grassroots/appraisal"
 	"grassroots/auth"
 	"grassroots/passbook"
 	"grassroots/store"
@@ -56,6 +57,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		}
 		t.Logf("%d cases over %d routes (%d public routes need no session) in %v", cases, routes,
 			public, time.Since(start).Round(time.Millisecond))
+		t.Logf("%d cases of the public appraisal rating links", w.checkRateLinks(t))
 	}, migrations...)
 }
 
@@ -81,6 +83,10 @@ const (
 	onReward     target = "reward"     // a reward of the points store
 	onActivity   target = "activity"   // an activity
 	onMembership target = "membership" // a post a person holds
+	onCycle      target = "cycle"      // an appraisal cycle: a unit's quarter
+	onApItem     target = "apitem"     // an item of an organisation's appraisal lists (负面清单)
+	onApEntry    target = "apentry"    // a confirmed appraisal list entry on a person
+	onTask       target = "task"       // a person's target task in a cycle
 )
 
 // reach says who sees a record of a kind, seen from an account granted on the own community.
@@ -109,6 +115,10 @@ var reaches = map[target]reach{
 	onItem:       {view: passbook.PermView, members: true, inherited: true},
 	onReward:     {view: passbook.PermView, members: true, inherited: true},
 	onActivity:   {view: passbook.PermView, members: true, inherited: true},
+	onCycle:      {view: appraisal.PermView},
+	onApItem:     {view: appraisal.PermView, inherited: true}, // the lists above a unit apply in it
+	onApEntry:    {view: appraisal.PermView},
+	onTask:       {view: appraisal.PermSelf, personal: true}, // a person reports on their own
 }
 
 // entry is what a route needs. Placeholders {key} in the query and body take the values of the
@@ -395,6 +405,50 @@ var authzRoutes = map[string]entry{
 	"POST /api/v1/passbook/activities/scan":            {perm: passbook.PermClaim, on: onActivity, body: `{"token":"{qrtoken}"}`, staffRefused: true, except: joinAbove},
 	"POST /api/v1/passbook/activities/{id}/attendance": {perm: passbook.PermManage, on: onActivity, body: `{"passbook_id":{passbook},"present":true}`, ok: http.StatusConflict}, // not started yet
 	"POST /api/v1/passbook/activities/{id}/confirm":    {perm: passbook.PermManage, on: onActivity},
+	// Routine appraisal. {cycle} is a cycle of each scope's organisation, {apitem} an item of its
+	// negative list, {apentry} a confirmed entry on its person, {task} its person's target task
+	// (the member's own in the own scope). Writes stop right after the gate (an invalid value, an
+	// entry already reviewed, a tie not pending) except archiving an item, which spends it.
+	// The anonymous rating links are public: TestAuthorisationAppraisalLinks.
+	"GET /api/v1/appraisal/policies":                              {perm: appraisal.PermView, on: onPlace, query: "org_id={org}"},
+	"PUT /api/v1/appraisal/policies":                              {perm: appraisal.PermPolicy, on: onPlace, body: `{"org_id":{org},"effective_from":"bogus"}`, ok: http.StatusBadRequest},
+	"GET /api/v1/appraisal/policies/effective":                    {perm: appraisal.PermView, on: onPlace, query: "org_id={org}&quarter={quarter}"},
+	"GET /api/v1/appraisal/items":                                 {perm: appraisal.PermView, on: onPlace, query: "org_id={org}"},
+	"POST /api/v1/appraisal/items":                                {perm: appraisal.PermManage, on: onPlace, body: `{"org_id":{org},"list":"bogus","name":"矩阵新清单"}`, ok: http.StatusBadRequest},
+	"POST /api/v1/appraisal/items/{id}/archive":                   {perm: appraisal.PermManage, on: onApItem, ok: http.StatusOK, spends: "apitem"},
+	"GET /api/v1/appraisal/entries":                               {perm: appraisal.PermView, on: onCycle, query: "cycle_id={cycle}"},
+	"POST /api/v1/appraisal/entries":                              {perm: appraisal.PermEnter, on: onCycle, body: `{"cycle_id":{cycle},"person_id":{person},"item_id":{apitem},"occurred_on":"bogus","evidence":"矩阵"}`, ok: http.StatusBadRequest},
+	"POST /api/v1/appraisal/entries/{id}/confirm":                 {perm: appraisal.PermReview, on: onApEntry, ok: http.StatusConflict}, // already confirmed
+	"POST /api/v1/appraisal/entries/{id}/reject":                  {perm: appraisal.PermReview, on: onApEntry, body: `{"note":"矩阵驳回"}`, ok: http.StatusConflict},
+	"POST /api/v1/appraisal/entries/{id}/reverse":                 {perm: appraisal.PermReview, on: onApEntry, body: `{"reason":""}`, ok: http.StatusBadRequest},
+	"GET /api/v1/appraisal/cycles":                                {perm: appraisal.PermView, on: onPlace, query: "org_id={org}"},
+	"POST /api/v1/appraisal/cycles":                               {perm: appraisal.PermManage, on: onPlace, body: `{"org_id":{org},"quarter":"bogus"}`, ok: http.StatusBadRequest},
+	"GET /api/v1/appraisal/cycles/{id}":                           {perm: appraisal.PermView, on: onCycle},
+	"PUT /api/v1/appraisal/cycles/{id}/appraisees":                {perm: appraisal.PermManage, on: onCycle, body: `{"person_id":{person},"pool":"bogus"}`, ok: http.StatusBadRequest},
+	"DELETE /api/v1/appraisal/cycles/{id}/appraisees/{person_id}": {perm: appraisal.PermManage, on: onCycle, ok: http.StatusConflict}, // they have a task and an entry
+	// A member lists their own tasks of their community's cycle; staff all of it.
+	"GET /api/v1/appraisal/tasks":              {perm: appraisal.PermSelf, on: onCycle, query: "cycle_id={cycle}", except: map[string]int{"member/own": http.StatusOK}},
+	"POST /api/v1/appraisal/tasks":             {perm: appraisal.PermManage, on: onCycle, body: `{"cycle_id":{cycle},"person_id":{person},"dimension":"bogus","title":"矩阵新任务","standard":"x","weight":1,"base_score":90}`, ok: http.StatusBadRequest},
+	"POST /api/v1/appraisal/tasks/{id}/report": {perm: appraisal.PermSelf, on: onTask, body: `{"completion":""}`, ok: http.StatusBadRequest, staffRefused: true},
+	"POST /api/v1/appraisal/tasks/{id}/assess": {perm: appraisal.PermRate, on: onTask, body: `{"met":false,"score":-1}`, ok: http.StatusBadRequest},
+	"POST /api/v1/appraisal/cycles/{id}/links": {perm: appraisal.PermManage, on: onCycle, body: `{"count":0}`, ok: http.StatusBadRequest},
+	"GET /api/v1/appraisal/cycles/{id}/links":  {perm: appraisal.PermManage, on: onCycle},
+	"GET /api/v1/appraisal/rate/{token}":       {public: true},
+	"POST /api/v1/appraisal/rate/{token}":      {public: true},
+	// Rating as the HR office needs appraisal.manage, which a reviewer (a leader) lacks.
+	"POST /api/v1/appraisal/ratings":             {perm: appraisal.PermView, on: onCycle, body: `{"cycle_id":{cycle},"person_id":{person},"party":"hr","scores":{"de":101,"neng":90,"qin":90,"ji":90,"lian":90}}`, ok: http.StatusBadRequest, except: map[string]int{"reviewer/own": http.StatusForbidden}},
+	"GET /api/v1/appraisal/ratings":              {perm: appraisal.PermManage, on: onCycle, query: "cycle_id={cycle}"},
+	"POST /api/v1/appraisal/cycles/{id}/compute": {perm: appraisal.PermManage, on: onCycle},
+	"GET /api/v1/appraisal/cycles/{id}/results":  {perm: appraisal.PermView, on: onCycle},
+	"POST /api/v1/appraisal/cycles/{id}/ties":    {perm: appraisal.PermManage, on: onCycle, body: `{"pool":"staff","winners":[],"reason":"矩阵"}`, ok: http.StatusConflict}, // no tie pending
+	"GET /appraisal":                             {perm: appraisal.PermView},
+	"POST /appraisal/cycles":                     {perm: appraisal.PermManage, on: onPlace, body: "org={orgcode}&quarter=bogus", ok: http.StatusBadRequest, deny: http.StatusBadRequest}, // an organisation named in the form out of reach is a field error
+	"GET /appraisal/cycles/{id}":                 {perm: appraisal.PermView, on: onCycle},
+	"POST /appraisal/cycles/{id}/compute":        {perm: appraisal.PermManage, on: onCycle},
+	"POST /appraisal/cycles/{id}/ties":           {perm: appraisal.PermManage, on: onCycle, body: "pool=staff&reason=矩阵", ok: http.StatusConflict},
+	"POST /appraisal/cycles/{id}/links":          {perm: appraisal.PermManage, on: onCycle, body: "count=0", ok: http.StatusBadRequest},
+	"GET /appraisal/rate/{token}":                {public: true},
+	"POST /appraisal/rate/{token}":               {public: true},
 }
 
 // checkRouteTable fails the test for a route without an entry, an entry without a route, and

@@ -131,7 +131,7 @@ func newWorld(t *testing.T, db *store.DB) *world {
 
 // fixtureBuilders fill the scopes' fixtures, in order. A room with routes that name records of
 // its own (appraisal's cycles, say) adds a builder that puts one in each scope under a new key.
-var fixtureBuilders = []func(w *world){buildOrgs, buildPeople, buildPassbook, buildAccounts}
+var fixtureBuilders = []func(w *world){buildOrgs, buildPeople, buildPassbook, buildAppraisal, buildAccounts}
 
 // renewers put a new record in place of one an allowed request used up (see entry.spends).
 var renewers = map[string]func(w *world, s scope){
@@ -159,6 +159,12 @@ var renewers = map[string]func(w *world, s scope){
 		w.shared("activity", "qrtoken")
 	},
 	"token": func(w *world, s scope) { w.token(s) },
+	"apitem": func(w *world, s scope) {
+		w.apitem(s)
+		if s == scopeOwn {
+			w.shared("apitem")
+		}
+	},
 	"grant": func(w *world, s scope) {
 		w.must(w.a.auth.AddGrant(w.ctx, w.sys, w.fx[s].id("user"), auth.GrantInput{Role: auth.RoleReviewer, OrgID: w.orgs[s].ID}))
 	},
