@@ -1,7 +1,9 @@
 package passbook
 
 import (
+	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -506,6 +508,94 @@ func TestPublicityExpiryRacingObjection(t *testing.T) {
 		if _, err := audit.Verify(ctx, db); err != nil {
 			t.Fatal(err)
 		}
+		w.wantSound(t)
+	}, migrations...)
+}
+
+// Phones drop off in the middle of requests: two hundred orders and approvals race with
+// deadlines from nothing to 300 ms. A request that failed wrote nothing and one that succeeded
+// wrote everything, the ledger adds up, and the database keeps taking writes afterwards (on
+// SQLite, the single writer connection must not be left inside a transaction).
+func TestAbandonedRequestsLeaveNoTrace(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newStoreWorld(t, db, storeSettings, 10)
+		clerk := w.principal(t, auth.RoleUnitAdmin, w.c1, 0)
+		reviewer := w.principal(t, auth.RoleReviewer, w.c1, 0)
+		item, err := w.svc.CreateItem(ctx, auth.System(), ItemInput{OrgID: w.c1.ID, Code: "C01", ItemTerms: terms("志愿服务", 5)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.SetSettings(ctx, auth.System(), w.county.ID, Settings{FenPerPoint: 100, DepositExpiry: "none"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range w.members {
+			w.fund(t, m.pb, 100, "2026-03-01")
+		}
+		towel := w.reward(t, w.c1, "毛巾", 100, 1000)
+		claims := make([]int64, 100)
+		for k := range claims {
+			c, _, err := w.svc.SubmitClaim(ctx, clerk, ClaimInput{PassbookID: w.members[k%10].pb.ID, ItemID: item.ID, WorkDate: "2026-03-10", Quantity: 1}, nil, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			claims[k] = c.ID
+		}
+		var mu sync.Mutex
+		var orders, postings int
+		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
+		var wg sync.WaitGroup
+		for k := range 2 * len(claims) {
+			deadline := time.Duration(rng.IntN(300_000)) * time.Microsecond
+			wg.Go(func() {
+				c, cancel := context.WithTimeout(ctx, deadline)
+				defer cancel()
+				var err error
+				if k%2 == 0 {
+					m := w.members[k%10]
+					_, err = w.svc.PlaceOrder(c, m.p, "", OrderInput{PassbookID: m.pb.ID, RewardID: towel.ID, Quantity: 1})
+				} else {
+					_, err = w.svc.Approve(c, reviewer, claims[k/2], "")
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil && k%2 == 0:
+					orders++
+				case err == nil:
+					postings++
+				case c.Err() == nil:
+					t.Errorf("request %d failed before its deadline: %v", k, err)
+				}
+			})
+		}
+		wg.Wait()
+		t.Logf("%d orders and %d postings of 100 each went through", orders, postings)
+		if n := w.count(t, `SELECT COUNT(*) FROM pb_orders`); n != orders || w.stock(t, towel) != int64(1000-orders) {
+			t.Fatalf("%d orders stored, stock %d; %d acknowledged", n, w.stock(t, towel), orders)
+		}
+		if n := w.count(t, `SELECT COUNT(*) FROM pb_claims WHERE state = 'posted'`); n != postings {
+			t.Fatalf("%d claims posted, %d approvals acknowledged", n, postings)
+		}
+		if n := w.count(t, `SELECT COUNT(*) FROM pb_transactions WHERE kind = 'earn' AND claim_id IS NOT NULL`); n != postings {
+			t.Fatalf("%d postings in the ledger, %d approvals acknowledged", n, postings)
+		}
+		var honor, deposit int64
+		for _, m := range w.members {
+			b, err := w.svc.GetPassbook(ctx, auth.System(), m.pb.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			honor, deposit = honor+b.HonorPoints, deposit+b.DepositFen
+		}
+		if honor != 1000+5*int64(postings) || deposit != 100000+500*int64(postings)-100*int64(orders) {
+			t.Fatalf("passbooks hold %d points and %d fen", honor, deposit)
+		}
+		for _, m := range w.members { // and the database still takes writes
+			if _, err := w.svc.PlaceOrder(ctx, m.p, "", OrderInput{PassbookID: m.pb.ID, RewardID: towel.ID, Quantity: 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantNeverNegative(t, db)
 		w.wantSound(t)
 	}, migrations...)
 }
