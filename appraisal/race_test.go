@@ -236,3 +236,35 @@ func TestRatingSubmittedTwiceAtOnce(t *testing.T) {
 		wantAuditChain(t, w)
 	})
 }
+
+// Two HR officers press 计算 at the same moment, twice each: every computation succeeds and
+// the cycle holds one result per appraisee.
+func TestResultsComputedAtOnce(t *testing.T) {
+	each(t, func(t *testing.T, w *world) {
+		c := w.cycle(t, w.unit, "2026Q3")
+		for _, name := range []string{"一号", "二号", "三号", "四号", "五号", "六号"} {
+			must[RatingRecord](t)(w.svc.Rate(ctx, w.leader, RatingInput{CycleID: c.ID, PersonID: w.people[name], Party: "leader", Scores: same(90)}))
+		}
+		hr2 := principal(7, "czj_renshi2", auth.RoleUnitAdmin, w.unit, 0)
+		results := make([]error, 4)
+		var fns []func()
+		for i := range results {
+			who := []*auth.Principal{w.hr, hr2}[i%2]
+			fns = append(fns, func() { _, results[i] = w.svc.ComputeResults(ctx, who, c.ID) })
+		}
+		race(fns...)
+		for i, err := range results {
+			if err != nil {
+				t.Fatalf("computation %d: %v", i, err)
+			}
+		}
+		appraisees := w.count(t, `SELECT COUNT(*) FROM ap_appraisees WHERE cycle_id = ?`, c.ID)
+		if n := w.count(t, `SELECT COUNT(*) FROM ap_results WHERE cycle_id = ?`, c.ID); n != appraisees || n == 0 {
+			t.Fatalf("%d results for %d appraisees", n, appraisees)
+		}
+		if n := w.count(t, `SELECT COUNT(*) FROM audit_log WHERE action = 'appraisal.compute'`); n != len(results) {
+			t.Fatalf("%d computation audit records", n)
+		}
+		wantAuditChain(t, w)
+	})
+}
