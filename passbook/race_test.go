@@ -599,3 +599,135 @@ func TestAbandonedRequestsLeaveNoTrace(t *testing.T) {
 		w.wantSound(t)
 	}, migrations...)
 }
+
+// A bulk posting holds the ledger gate alone while everything else that moves a balance shares
+// it. Two approved files race, for the same eight passbooks, with orders, approvals, reversals
+// of the funding and 公示-free postings of single claims. Whatever won, each passbook holds
+// exactly what the successful requests make it, no deposit went below zero, and no request
+// failed for any reason but a refusal a user can read.
+func TestBulkPostingRacingEverything(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newStoreWorld(t, db, storeSettings, 8)
+		clerk := w.principal(t, auth.RoleUnitAdmin, w.c1, 0)
+		reviewer := w.principal(t, auth.RoleReviewer, w.c1, 0)
+		earn, err := w.svc.CreateItem(ctx, auth.System(), ItemInput{OrgID: w.c1.ID, Code: "V01", ItemTerms: terms("志愿服务", 5)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.CreateItem(ctx, auth.System(), ItemInput{OrgID: w.c1.ID, Code: "K01", ItemTerms: terms("乱扔垃圾", -1)}); err != nil {
+			t.Fatal(err)
+		}
+		towel := w.reward(t, w.c1, "毛巾", 500, 1000)
+		funding := make([]int64, len(w.members))
+		claims := make([]int64, len(w.members))
+		var rows []string
+		for i, m := range w.members {
+			funding[i] = w.fund(t, m.pb, 20, "2026-03-01")
+			c, _, err := w.svc.SubmitClaim(ctx, clerk, ClaimInput{PassbookID: m.pb.ID, ItemID: earn.ID, WorkDate: "2026-03-10", Quantity: 1}, nil, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			claims[i] = c.ID
+			rows = append(rows, m.pb.Number+",,V01,2026-03-10,1,", m.pb.Number+",,V01,2026-03-10,1,", m.pb.Number+",,K01,2026-03-10,1,")
+		}
+		files := []*ApprovedFile{readApproved(t, "a.csv", approvedCSV(rows...)), readApproved(t, "b.csv", approvedCSV(rows...))}
+
+		var mu sync.Mutex
+		var fails []string
+		refused := func(what string, err error, allowed ...string) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, msg := range allowed {
+				if conflictSaying(err, msg) {
+					return
+				}
+			}
+			fails = append(fails, fmt.Sprintf("%s: %v", what, err))
+		}
+		bulkOK := make([]bool, len(files))
+		orders := make([][2]bool, len(w.members))
+		approved := make([]bool, len(w.members))
+		reversed := make([]bool, len(w.members))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for j, f := range files {
+			wg.Go(func() {
+				<-start
+				res, err := w.svc.PostApproved(ctx, reviewer, f)
+				if err != nil || res.Posted != 3*len(w.members) {
+					refused(fmt.Sprintf("file %d (%+v)", j, res), err)
+					return
+				}
+				bulkOK[j] = true
+			})
+		}
+		for i, m := range w.members {
+			for k := range 2 {
+				wg.Go(func() {
+					<-start
+					_, err := w.svc.PlaceOrder(ctx, m.p, "", OrderInput{PassbookID: m.pb.ID, RewardID: towel.ID, Quantity: 1})
+					if orders[i][k] = err == nil; err != nil {
+						refused("order", err, "存款余额不足")
+					}
+				})
+			}
+			wg.Go(func() {
+				<-start
+				_, err := w.svc.Approve(ctx, reviewer, claims[i], "")
+				if approved[i] = err == nil; err != nil {
+					refused("approval", err)
+				}
+			})
+			wg.Go(func() {
+				<-start
+				_, err := w.svc.Reverse(ctx, w.c1Staff, funding[i], "期初录错")
+				if reversed[i] = err == nil; err != nil {
+					refused("reversal", err, "该笔积分折算的存款已被使用，余额不足，不能冲正")
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if len(fails) > 0 {
+			t.Fatalf("requests failed:\n%s", strings.Join(fails, "\n"))
+		}
+		files64 := int64(0)
+		for _, ok := range bulkOK {
+			if ok {
+				files64++
+			}
+		}
+		if files64 != int64(len(files)) {
+			t.Fatalf("%d of %d files posted", files64, len(files))
+		}
+		summary := map[string]int{}
+		for i, m := range w.members {
+			honor, deposit := int64(20), int64(2000)
+			honor += files64 * (5 + 5 - 1)
+			deposit += files64 * (500 + 500)
+			if approved[i] {
+				honor, deposit = honor+5, deposit+500
+			}
+			for _, ok := range orders[i] {
+				if ok {
+					deposit -= 500
+				}
+			}
+			if reversed[i] {
+				honor, deposit = honor-20, deposit-2000
+			}
+			b, err := w.svc.GetPassbook(ctx, auth.System(), m.pb.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.HonorPoints != honor || b.DepositFen != deposit {
+				t.Fatalf("member %d (approved %v, orders %v, reversed %v): %d points, %d fen; want %d and %d",
+					i, approved[i], orders[i], reversed[i], b.HonorPoints, b.DepositFen, honor, deposit)
+			}
+			summary[fmt.Sprintf("reversed %v", reversed[i])]++
+		}
+		t.Logf("%v", summary)
+		wantNeverNegative(t, db)
+		w.wantSound(t)
+	}, migrations...)
+}
