@@ -666,3 +666,92 @@ func (w crashWorld) wantLedger(t *testing.T, l *ledgerLog) {
 		t.FailNow()
 	}
 }
+
+// TestCrashDuringBulkPosting kills `grassroots passbook post` at random moments while it books
+// a file of approved claims in one transaction: each run either booked the whole file or
+// nothing, and the verifiers pass. The first run is left to finish, to time the others' kills.
+func TestCrashDuringBulkPosting(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { bulkCrashTest(t, filepath.Join(t.TempDir(), "bulk.db")) })
+	if os.Getenv(storetest.EnvPostgres) != "" {
+		t.Run("postgres", func(t *testing.T) { bulkCrashTest(t, storetest.PostgresDSN(t)) })
+	}
+}
+
+func bulkCrashTest(t *testing.T, dsn string) {
+	const rows, kills = 5000, 5
+	w := newCrashWorld(t, dsn)
+	ctx := context.Background()
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	numbers := make([]string, len(w.passbooks))
+	for i, id := range w.passbooks {
+		if err := db.QueryRow(ctx, `SELECT number FROM pb_passbooks WHERE id = ?`, id).Scan(&numbers[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	var file bytes.Buffer
+	file.WriteString("存折号,身份证号,事项编码,日期,数量,备注\n")
+	for i := range rows {
+		fmt.Fprintf(&file, "%s,,C01,%s,1,第%d行\n", numbers[i%len(numbers)], w.today, i+1)
+	}
+	path := filepath.Join(t.TempDir(), "approved.csv")
+	if err := os.WriteFile(path, file.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func() *exec.Cmd {
+		cmd := exec.Command(self, "passbook", "post", "--db", dsn, path)
+		cmd.Env = append(os.Environ(), envAsCommand+"=1", "GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0")
+		return cmd
+	}
+	began := time.Now()
+	if out, err := post().CombinedOutput(); err != nil {
+		t.Fatalf("passbook post: %v\n%s", err, out)
+	}
+	full := time.Since(began)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
+	killed := 0
+	for range kills {
+		cmd := post()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Past the first third of a whole run the process is mostly inside its transaction.
+		time.Sleep(full/3 + time.Duration(rng.Int64N(int64(full*2/3))))
+		cmd.Process.Signal(syscall.SIGKILL)
+		if err := cmd.Wait(); err != nil {
+			killed++
+		}
+	}
+	db, err = store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var batch, postings int
+	if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM pb_claims WHERE source = 'batch'`).Scan(&batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM pb_transactions t JOIN pb_claims c ON c.id = t.claim_id
+		WHERE c.source = 'batch' AND c.state = 'posted' AND c.tx_id = t.id`).Scan(&postings); err != nil {
+		t.Fatal(err)
+	}
+	runs := batch / rows
+	if batch%rows != 0 || postings != batch || runs < 1 || runs > 1+kills {
+		t.Fatalf("%d batch claims (%d posted) after 1 whole run and %d killed: not a whole number of files of %d", batch, postings, killed, rows)
+	}
+	for _, args := range [][]string{{"passbook", "verify"}, {"audit", "verify"}} {
+		cmd := exec.Command(self, append(args, "--db", dsn)...)
+		cmd.Env = append(os.Environ(), envAsCommand+"=1", "GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("grassroots %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	t.Logf("a file of %d rows posts in %v; %d runs killed, %d files booked whole, none in part", rows, full.Round(time.Millisecond), killed, runs)
+}
