@@ -678,7 +678,11 @@ func TestCrashDuringBulkPosting(t *testing.T) {
 }
 
 func bulkCrashTest(t *testing.T, dsn string) {
-	const rows, kills = 5000, 5
+	const kills = 5
+	rows := 5000
+	if raceEnabled {
+		rows = 1000
+	}
 	w := newCrashWorld(t, dsn)
 	ctx := context.Background()
 	db, err := store.Open(ctx, dsn)
