@@ -87,6 +87,9 @@ func (s *Service) ComputeResults(ctx context.Context, p *auth.Principal, cycleID
 		if err != nil {
 			return err
 		}
+		if err := lockResults(ctx, tx, c.id); err != nil {
+			return err
+		}
 		if out, err = compute(ctx, tx, c); err != nil {
 			return err
 		}
@@ -101,7 +104,18 @@ func (s *Service) ComputeResults(ctx context.Context, p *auth.Principal, cycleID
 	return out, err
 }
 
-// compute does the work of ComputeResults inside tx.
+// lockResults serialises, on PostgreSQL, every grading of one cycle: computations replace the
+// cycle's results by deleting and inserting them, and two at once would otherwise insert the
+// same rows twice (the second fails on the primary key) or let the one that read older inputs
+// commit last. SQLite's single writer does this already.
+func lockResults(ctx context.Context, tx *store.Tx, cycleID int64) error {
+	return tx.DB().Dialect.Serialize(ctx, tx, resultsLock^cycleID)
+}
+
+// resultsLock is the base of the per-cycle advisory locks of grading.
+const resultsLock = 0x61705f726573 << 16 // "ap_res"
+
+// compute does the work of ComputeResults inside tx; the caller holds lockResults.
 func compute(ctx context.Context, tx *store.Tx, c cycleRef) (Summary, error) {
 	eff, err := resolvePolicy(ctx, tx, orgRef{id: c.orgID, name: c.orgName, path: c.path}, c.quarter.Start(), true)
 	if err != nil {
@@ -287,6 +301,9 @@ func (s *Service) DecideTie(ctx context.Context, p *auth.Principal, cycleID int6
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		c, err := loadCycle(ctx, tx, p, PermManage, cycleID)
 		if err != nil {
+			return err
+		}
+		if err := lockResults(ctx, tx, c.id); err != nil { // the summary read next must be the latest
 			return err
 		}
 		var raw string

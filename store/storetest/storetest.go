@@ -45,6 +45,20 @@ func SQLite(t testing.TB, sets ...store.Migrations) *store.DB {
 // test ends; the test is skipped when no PostgreSQL is configured.
 func Postgres(t testing.TB, sets ...store.Migrations) *store.DB {
 	t.Helper()
+	db, err := store.Open(context.Background(), PostgresDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	migrate(t, db, sets)
+	return db
+}
+
+// PostgresDSN creates a new, empty schema on the test PostgreSQL and returns a DSN whose
+// connections work in it, for tests that hand the database to another process; the schema is
+// dropped when the test ends, and the test is skipped when no PostgreSQL is configured.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
 	dsn := os.Getenv(EnvPostgres)
 	if dsn == "" {
 		t.Skip(EnvPostgres + " not set")
@@ -73,13 +87,7 @@ func Postgres(t testing.TB, sets ...store.Migrations) *store.DB {
 			return err
 		})
 	})
-	db, err := store.Open(ctx, WithSearchPath(dsn, schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	migrate(t, db, sets)
-	return db
+	return WithSearchPath(dsn, schema)
 }
 
 // WithSearchPath returns dsn with every connection's search_path set to schema.
