@@ -7,7 +7,9 @@ import (
 	"context"
 	"fmt"
 
+	"grassroots/audit"
 	"grassroots/auth"
+	"grassroots/errs"
 	"grassroots/org"
 	"grassroots/passbook"
 	"grassroots/store"
@@ -48,12 +50,42 @@ func SeedIfEmpty(ctx context.Context, db *store.DB, password string) ([]Account,
 		return nil, false, err
 	}
 	if len(roots) > 0 {
-		return nil, false, nil
+		return nil, false, refuseUnfinished(ctx, db)
+	}
+	// The world is built through the services, a transaction each, so a seed that is stopped
+	// half-way leaves half a world; the markers let the next start say so.
+	if err := mark(ctx, db, actionSeeding); err != nil {
+		return nil, false, err
 	}
 	if err := b.build(); err != nil {
 		return nil, false, fmt.Errorf("demo: %w (delete the database and start again)", err)
 	}
-	return b.accounts, true, nil
+	return b.accounts, true, mark(ctx, db, actionSeeded)
+}
+
+// Audit actions that mark the start and the end of a seed.
+const (
+	actionSeeding = "demo.seeding"
+	actionSeeded  = "demo.seeded"
+)
+
+func mark(ctx context.Context, db *store.DB, action string) error {
+	return db.Write(ctx, func(tx *store.Tx) error {
+		return audit.Append(ctx, tx, audit.System, audit.Event{Action: action, EntityType: "demo"})
+	})
+}
+
+// refuseUnfinished refuses a database whose demo seed began and never finished.
+func refuseUnfinished(ctx context.Context, db *store.DB) error {
+	began, _, err := audit.List(ctx, db, audit.Filter{AllOrgs: true, Action: actionSeeding, Limit: 1})
+	if err != nil || len(began) == 0 {
+		return err
+	}
+	done, _, err := audit.List(ctx, db, audit.Filter{AllOrgs: true, Action: actionSeeded, Limit: 1})
+	if err != nil || len(done) > 0 {
+		return err
+	}
+	return errs.Conflict("演示数据上次未写完（初始化被中断），请删除数据库后重新启动")
 }
 
 // The steps report the first error; each service call is its own transaction, so a failure

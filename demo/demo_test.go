@@ -3,11 +3,14 @@ package demo_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"grassroots/audit"
 	"grassroots/auth"
 	"grassroots/demo"
+	"grassroots/errs"
 	"grassroots/org"
 	"grassroots/passbook"
 	"grassroots/store"
@@ -109,4 +112,31 @@ func TestDemoWorld(t *testing.T) {
 			t.Fatalf("audit chain after seeding: %v", err)
 		}
 	}, audit.Migrations, org.Migrations, auth.Migrations, passbook.Migrations)
+}
+
+func TestInterruptedSeedIsNamed(t *testing.T) {
+	db := storetest.SQLite(t, audit.Migrations, org.Migrations, auth.Migrations, passbook.Migrations)
+	ctx, stop := context.WithCancel(context.Background())
+	calls := 0
+	db.Now = func() time.Time { // the seed is stopped after its first few dozen transactions
+		if calls++; calls == 40 {
+			stop()
+		}
+		return time.Now()
+	}
+	if _, seeded, err := demo.SeedIfEmpty(ctx, db, ""); err == nil || seeded {
+		t.Fatalf("a stopped seed: %v, %v", seeded, err)
+	}
+	_, seeded, err := demo.SeedIfEmpty(context.Background(), db, "")
+	if seeded || !errs.Is(err, errs.KindConflict) || !strings.Contains(err.Error(), "演示数据上次未写完") {
+		t.Fatalf("starting again on half a world: %v, %v", seeded, err)
+	}
+
+	plain := storetest.SQLite(t, audit.Migrations, org.Migrations, auth.Migrations, passbook.Migrations)
+	if _, err := org.NewService(plain).CreateOrg(context.Background(), auth.System(), org.OrgInput{Name: "元阳县", Kind: org.KindCounty}); err != nil {
+		t.Fatal(err)
+	}
+	if _, seeded, err := demo.SeedIfEmpty(context.Background(), plain, ""); seeded || err != nil {
+		t.Fatalf("a database of real organisations: %v, %v", seeded, err)
+	}
 }
