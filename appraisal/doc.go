@@ -29,8 +29,12 @@
 // as appraisees, in the leaders' pool when they are 领导干部 or hold a leading post in the unit,
 // else in the staff pool; HR may set anyone's pool. Target tasks for 能/勤/绩 carry a weight,
 // a standard and a base score; the person reports, the supervising leader assesses: met earns
-// the base score (达标赛), not met a lower score. The supervising leader (permission
-// appraisal.rate) and HR (appraisal.manage) rate signed in; cadres and the masses rate through
+// the base score (达标赛), not met a lower score. The supervising leader and HR
+// (appraisal.manage) rate signed in. Who is the supervising leader follows the post, not
+// the role: the person holding a supervising post (主管领导, 分管领导 or a leading post such as
+// 局长) today in the ratee's organisation or one above it; appraisal.rate, which every staff
+// role holds, only opens the door, so administrators still hold every permission of a
+// reviewer they grant, and HR cannot rate as the leader without the post; cadres and the masses rate through
 // one-time links whose tokens are stored hashed, whose ratings record neither the link, the
 // rater nor a time, and which refuse a second use.
 //

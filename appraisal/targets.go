@@ -186,6 +186,9 @@ func (s *Service) AssessTask(ctx context.Context, p *auth.Principal, id int64, i
 		if err != nil {
 			return err
 		}
+		if err := supervises(ctx, tx, p, t.PersonID, t.PersonName); err != nil {
+			return err
+		}
 		now := store.FormatTime(tx.Now())
 		if _, err := tx.Exec(ctx, `UPDATE ap_tasks SET met = ?, score = ?, assess_note = ?, assessed_by = ?, assessed_at = ?, updated_at = ?
 			WHERE id = ?`, in.Met, score, note, p.Username, now, now, t.ID); err != nil {

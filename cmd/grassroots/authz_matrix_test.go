@@ -164,13 +164,6 @@ type entry struct {
 	upload string
 }
 
-// reviewerOutranksAdmins is a known bug, kept visible here until it is decided: appraisal
-// registers appraisal.rate (the supervising leader's rating) for the reviewer role only, so a
-// reviewer now holds a permission the organisation and unit administrators lack, and auth's
-// CanGrant no longer lets them grant, revoke, reset, disable, enable or unlock the own
-// community's reviewer account (403 "该账号拥有超出您权限的授权"). Remove this when fixed.
-var reviewerOutranksAdmins = map[string]int{"org_admin/own": http.StatusForbidden, "unit_admin/own": http.StatusForbidden}
-
 // joinAbove: members join activities of the organisations above their community too.
 var joinAbove = map[string]int{"member/parent": pass}
 
@@ -262,22 +255,22 @@ var authzRoutes = map[string]entry{
 	"GET /users/new":                         {perm: auth.UsersManage},
 	"POST /users":                            {perm: auth.UsersManage, on: onPlace, body: "username=jz_new_page&display_name=x&password=Yuanyang#2026&role=reviewer&org={orgcode}", deny: http.StatusBadRequest}, // an organisation named in the body out of reach is a field error, as a missing one
 	"GET /users/{id}":                        {perm: auth.UsersManage, on: onUser},
-	"POST /users/{id}/grants":                {perm: auth.UsersManage, on: onUser, body: "role=reviewer&org={orgcode}", ok: http.StatusConflict, except: reviewerOutranksAdmins},
-	"POST /users/{id}/grants/remove":         {perm: auth.UsersManage, on: onUser, body: "role=reviewer&org_id={org}", ok: http.StatusSeeOther, spends: "grant", except: reviewerOutranksAdmins},
-	"POST /users/{id}/password-reset":        {perm: auth.UsersManage, on: onUser, except: reviewerOutranksAdmins},
-	"POST /users/{id}/disable":               {perm: auth.UsersManage, on: onUser, ok: http.StatusSeeOther, except: reviewerOutranksAdmins},
-	"POST /users/{id}/enable":                {perm: auth.UsersManage, on: onUser, ok: http.StatusSeeOther, except: reviewerOutranksAdmins},
-	"POST /users/{id}/unlock":                {perm: auth.UsersManage, on: onUser, ok: http.StatusSeeOther, except: reviewerOutranksAdmins},
+	"POST /users/{id}/grants":                {perm: auth.UsersManage, on: onUser, body: "role=reviewer&org={orgcode}", ok: http.StatusConflict},
+	"POST /users/{id}/grants/remove":         {perm: auth.UsersManage, on: onUser, body: "role=reviewer&org_id={org}", ok: http.StatusSeeOther, spends: "grant"},
+	"POST /users/{id}/password-reset":        {perm: auth.UsersManage, on: onUser},
+	"POST /users/{id}/disable":               {perm: auth.UsersManage, on: onUser, ok: http.StatusSeeOther},
+	"POST /users/{id}/enable":                {perm: auth.UsersManage, on: onUser, ok: http.StatusSeeOther},
+	"POST /users/{id}/unlock":                {perm: auth.UsersManage, on: onUser, ok: http.StatusSeeOther},
 	"GET /roles":                             {perm: auth.UsersManage},
 	"GET /api/v1/users":                      {perm: auth.UsersManage},
 	"POST /api/v1/users":                     {perm: auth.UsersManage, on: onPlace, body: `{"username":"jz_new_api","display_name":"矩阵新账号","password":"Yuanyang#2026","grants":[{"role":"reviewer","org_id":{org}}]}`},
 	"GET /api/v1/users/{id}":                 {perm: auth.UsersManage, on: onUser},
-	"POST /api/v1/users/{id}/grants":         {perm: auth.UsersManage, on: onUser, body: `{"role":"reviewer","org_id":{org}}`, ok: http.StatusConflict, except: reviewerOutranksAdmins},
-	"DELETE /api/v1/users/{id}/grants":       {perm: auth.UsersManage, on: onUser, body: `{"role":"reviewer","org_id":{org}}`, ok: http.StatusNoContent, spends: "grant", except: reviewerOutranksAdmins},
-	"POST /api/v1/users/{id}/password-reset": {perm: auth.UsersManage, on: onUser, except: reviewerOutranksAdmins},
-	"POST /api/v1/users/{id}/disable":        {perm: auth.UsersManage, on: onUser, except: reviewerOutranksAdmins},
-	"POST /api/v1/users/{id}/enable":         {perm: auth.UsersManage, on: onUser, except: reviewerOutranksAdmins},
-	"POST /api/v1/users/{id}/unlock":         {perm: auth.UsersManage, on: onUser, except: reviewerOutranksAdmins},
+	"POST /api/v1/users/{id}/grants":         {perm: auth.UsersManage, on: onUser, body: `{"role":"reviewer","org_id":{org}}`, ok: http.StatusConflict},
+	"DELETE /api/v1/users/{id}/grants":       {perm: auth.UsersManage, on: onUser, body: `{"role":"reviewer","org_id":{org}}`, ok: http.StatusNoContent, spends: "grant"},
+	"POST /api/v1/users/{id}/password-reset": {perm: auth.UsersManage, on: onUser},
+	"POST /api/v1/users/{id}/disable":        {perm: auth.UsersManage, on: onUser},
+	"POST /api/v1/users/{id}/enable":         {perm: auth.UsersManage, on: onUser},
+	"POST /api/v1/users/{id}/unlock":         {perm: auth.UsersManage, on: onUser},
 	"GET /api/v1/roles":                      {perm: auth.UsersManage},
 
 	// The audit log.
