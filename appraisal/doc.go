@@ -50,4 +50,22 @@
 // minimum) are 好, best first by composite, then 绩, then 德; people still tied across the
 // quota's edge wait for HR, who decides with a recorded reason. Raters who give everyone
 // nearly the same total and pools whose scores barely differ are flagged.
+//
+// # The seven steps
+//
+// A cycle goes through 制定目标任务, 个人小结, 干部群众测评, 主管领导评价, 组织人事部门综合评定,
+// 结果反馈与公示 and 备案 (workflow.go). Opening it fixes each step's deadline from the
+// policy's StepDays (days after the quarter's last day); HR closes the step under way, and
+// the writes that belong to a closed step are refused with the step's name (targets and
+// appraisees after 1, summaries and task reports after 2, links and mass ratings after 3,
+// the leader's ratings and assessments after 4, HR's ratings, entries, computing and ties
+// after 5, reviews after 6); writes before their step are allowed. Closing 1 needs a task for
+// everyone; closing 5 computes, needs no pending tie, publishes the results and opens the
+// review (复核) window of ReviewDays working days (weekends and the policy's Holidays do not
+// count); an appraisee asks once within it, HR upholds or changes the grade (a 好 only
+// within the pool's quota) with the answer recorded; closing 6 needs every request answered
+// and the window past; closing 7 files an immutable snapshot (ap_filings, append-only) with
+// its SHA-256, checked again whenever filings are read. After filing every write is refused
+// until the organisation above the unit reopens it at a step with a reason (ap_reopens); the
+// quarter is then filed again as the next version. Steps past their deadline are overdue.
 package appraisal

@@ -87,6 +87,9 @@ func (s *Service) ComputeResults(ctx context.Context, p *auth.Principal, cycleID
 		if err != nil {
 			return err
 		}
+		if err := c.open(StepHR, "重新计算考核结果"); err != nil {
+			return err
+		}
 		if out, err = compute(ctx, tx, c); err != nil {
 			return err
 		}
@@ -287,6 +290,9 @@ func (s *Service) DecideTie(ctx context.Context, p *auth.Principal, cycleID int6
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		c, err := loadCycle(ctx, tx, p, PermManage, cycleID)
 		if err != nil {
+			return err
+		}
+		if err := c.open(StepHR, "决定并列等次"); err != nil {
 			return err
 		}
 		var raw string

@@ -19,6 +19,7 @@ func (h *Handlers) registerPages() {
 	s.Page("POST /appraisal/cycles/{id}/compute", PermManage, h.computeSubmit)
 	s.Page("POST /appraisal/cycles/{id}/ties", PermManage, h.tieSubmit)
 	s.Page("POST /appraisal/cycles/{id}/links", PermManage, h.linksSubmit)
+	s.Page("POST /appraisal/cycles/{id}/steps", PermManage, h.stepSubmit)
 	s.Public("GET /appraisal/rate/{token}", "干部群众测评表（手机）", h.ratePage)
 	s.Public("POST /appraisal/rate/{token}", "提交干部群众测评", h.rateSubmit)
 }
@@ -262,4 +263,24 @@ func ratingsFromForm(r *http.Request, form RatingForm) (MassRatingInput, error) 
 		return in, errs.Invalid("", "请至少为一人评分")
 	}
 	return in, nil
+}
+
+// stepSubmit closes the step under way.
+func (h *Handlers) stepSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	id, err := web.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("step")))
+	if err != nil {
+		err = errs.Invalid("step", "步骤应为 1 到 7")
+	}
+	var pr Progress
+	if err == nil {
+		pr, err = h.svc.CloseStep(r.Context(), p, id, StepInput{Step: n})
+	}
+	if err != nil {
+		return web.FormFailed(r, err, func(status int, v web.View) error { return h.renderCycle(w, r, p, status, v, nil) })
+	}
+	return web.Redirect(w, r, "/appraisal/cycles/"+strconv.FormatInt(id, 10), "第"+strconv.Itoa(n)+"步“"+StepName(n)+"”已结束，现为"+pr.String())
 }

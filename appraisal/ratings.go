@@ -57,6 +57,9 @@ func (s *Service) IssueLinks(ctx context.Context, p *auth.Principal, cycleID int
 		if err != nil {
 			return err
 		}
+		if err := c.open(StepMass, "生成测评链接"); err != nil {
+			return err
+		}
 		switch {
 		case in.Count != 0 && len(in.Holders) != 0:
 			return errs.Invalid("count", "请只填写链接数量或持有人之一")
@@ -217,6 +220,9 @@ func (s *Service) RateByLink(ctx context.Context, token string, in MassRatingInp
 		if l.used {
 			return errs.Conflict("该测评链接已经使用过，不能重复测评")
 		}
+		if err := stepOpen(ctx, tx, l.cycleID, StepMass, "测评"); err != nil {
+			return err
+		}
 		var form RatingForm
 		if err := linkForm(ctx, tx, l, &form); err != nil {
 			return err
@@ -313,6 +319,14 @@ func (s *Service) Rate(ctx context.Context, p *auth.Principal, in RatingInput) (
 			perm = PermManage
 		}
 		c, err := loadCycle(ctx, tx, p, perm, in.CycleID)
+		if err != nil {
+			return err
+		}
+		if party == PartyLeader {
+			err = c.open(StepLeader, "以主管领导身份评分")
+		} else {
+			err = c.open(StepHR, "以组织人事部门身份评分")
+		}
 		if err != nil {
 			return err
 		}

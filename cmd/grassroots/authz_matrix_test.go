@@ -164,6 +164,9 @@ type entry struct {
 	upload string
 }
 
+// ownCycle: a member reaches their community's cycle as one of its appraisees.
+func ownCycle(status int) map[string]int { return map[string]int{"member/own": status} }
+
 // joinAbove: members join activities of the organisations above their community too.
 var joinAbove = map[string]int{"member/parent": pass}
 
@@ -441,14 +444,27 @@ var authzRoutes = map[string]entry{
 	"POST /api/v1/appraisal/cycles/{id}/compute": {perm: appraisal.PermManage, on: onCycle},
 	"GET /api/v1/appraisal/cycles/{id}/results":  {perm: appraisal.PermView, on: onCycle},
 	"POST /api/v1/appraisal/cycles/{id}/ties":    {perm: appraisal.PermManage, on: onCycle, body: `{"pool":"staff","winners":[],"reason":"矩阵"}`, ok: http.StatusConflict}, // no tie pending
-	"GET /appraisal":                             {perm: appraisal.PermView},
-	"POST /appraisal/cycles":                     {perm: appraisal.PermManage, on: onPlace, body: "org={orgcode}&quarter=bogus", ok: http.StatusBadRequest, deny: http.StatusBadRequest}, // an organisation named in the form out of reach is a field error
-	"GET /appraisal/cycles/{id}":                 {perm: appraisal.PermView, on: onCycle},
-	"POST /appraisal/cycles/{id}/compute":        {perm: appraisal.PermManage, on: onCycle},
-	"POST /appraisal/cycles/{id}/ties":           {perm: appraisal.PermManage, on: onCycle, body: "pool=staff&reason=矩阵", ok: http.StatusConflict},
-	"POST /appraisal/cycles/{id}/links":          {perm: appraisal.PermManage, on: onCycle, body: "count=0", ok: http.StatusBadRequest},
-	"GET /appraisal/rate/{token}":                {public: true},
-	"POST /appraisal/rate/{token}":               {public: true},
+	// The seven steps. Bodies stop right after the gate (a step out of range, an empty text);
+	// a member acts on their own cycle as its appraisee, staff on their community's.
+	"GET /api/v1/appraisal/cycles/{id}/progress":        {perm: appraisal.PermView, on: onCycle},
+	"POST /api/v1/appraisal/cycles/{id}/steps":          {perm: appraisal.PermManage, on: onCycle, body: `{"step":9}`, ok: http.StatusBadRequest},
+	"POST /api/v1/appraisal/cycles/{id}/reopen":         {perm: appraisal.PermManage, on: onCycle, body: `{"step":0,"reason":""}`, ok: http.StatusBadRequest},
+	"GET /api/v1/appraisal/cycles/{id}/filings":         {perm: appraisal.PermView, on: onCycle},
+	"GET /api/v1/appraisal/cycles/{id}/self-summaries":  {perm: appraisal.PermSelf, on: onCycle, except: ownCycle(http.StatusOK)},
+	"PUT /api/v1/appraisal/cycles/{id}/self-summary":    {perm: appraisal.PermSelf, on: onCycle, body: `{"body":""}`, ok: http.StatusBadRequest, except: ownCycle(http.StatusBadRequest)},
+	"GET /api/v1/appraisal/cycles/{id}/feedback":        {perm: appraisal.PermSelf, on: onCycle, except: ownCycle(http.StatusOK)},
+	"POST /api/v1/appraisal/cycles/{id}/reviews":        {perm: appraisal.PermSelf, on: onCycle, body: `{"reason":""}`, ok: http.StatusBadRequest, except: ownCycle(http.StatusBadRequest)},
+	"GET /api/v1/appraisal/cycles/{id}/reviews":         {perm: appraisal.PermView, on: onCycle},
+	"POST /api/v1/appraisal/cycles/{id}/reviews/answer": {perm: appraisal.PermManage, on: onCycle, body: `{"person_id":{person},"answer":""}`, ok: http.StatusBadRequest},
+	"POST /appraisal/cycles/{id}/steps":                 {perm: appraisal.PermManage, on: onCycle, body: "step=9", ok: http.StatusBadRequest},
+	"GET /appraisal":                                    {perm: appraisal.PermView},
+	"POST /appraisal/cycles":                            {perm: appraisal.PermManage, on: onPlace, body: "org={orgcode}&quarter=bogus", ok: http.StatusBadRequest, deny: http.StatusBadRequest}, // an organisation named in the form out of reach is a field error
+	"GET /appraisal/cycles/{id}":                        {perm: appraisal.PermView, on: onCycle},
+	"POST /appraisal/cycles/{id}/compute":               {perm: appraisal.PermManage, on: onCycle},
+	"POST /appraisal/cycles/{id}/ties":                  {perm: appraisal.PermManage, on: onCycle, body: "pool=staff&reason=矩阵", ok: http.StatusConflict},
+	"POST /appraisal/cycles/{id}/links":                 {perm: appraisal.PermManage, on: onCycle, body: "count=0", ok: http.StatusBadRequest},
+	"GET /appraisal/rate/{token}":                       {public: true},
+	"POST /appraisal/rate/{token}":                      {public: true},
 }
 
 // checkRouteTable fails the test for a route without an entry, an entry without a route, and
