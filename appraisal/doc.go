@@ -68,4 +68,12 @@
 // its SHA-256, checked again whenever filings are read. After filing every write is refused
 // until the organisation above the unit reopens it at a step with a reason (ap_reopens); the
 // quarter is then filed again as the next version. Steps past their deadline are overdue.
+//
+// # District oversight
+//
+// An organisation above units sees, for a quarter, every government unit below it (and any
+// other organisation that opened a cycle): its step, overdue steps, pools whose 好 exceed the
+// quota as the results stand (reviews included), filings missing after their deadline, and
+// uniform scoring (oversight.go). It issues rectification orders (督促整改) to a unit below
+// it; the unit answers, and the organisation above closes the answered order.
 package appraisal

@@ -39,6 +39,7 @@ func Register(srv *web.Server, svc *Service, orgs *org.Service) *Handlers {
 		"appraisal.compute": "计算考核结果", "appraisal.tie_decide": "决定并列等次",
 		"appraisal.step_close": "结束考核步骤", "appraisal.reopen": "批准重新开启已备案考核", "appraisal.self_summary": "填写个人小结",
 		"appraisal.review_request": "申请复核", "appraisal.review_answer": "答复复核申请",
+		"appraisal.rect_issue": "下达督促整改", "appraisal.rect_answer": "答复督促整改", "appraisal.rect_close": "整改销号",
 	})
 	h.registerAPI()
 	h.registerPages()
@@ -94,7 +95,14 @@ func (h *Handlers) registerAPI() {
 	s.API("GET /api/v1/appraisal/cycles/{id}/reviews", PermView, web.ByID(h.apiReviews))
 	s.API("POST /api/v1/appraisal/cycles/{id}/reviews/answer", PermManage, web.BodyByID(http.StatusOK, h.svc.AnswerReview))
 
-	for _, doc := range []string{"openapi/policies.json", "openapi/lists.json", "openapi/cycles.json", "openapi/ratings.json", "openapi/results.json", "openapi/workflow.json"} {
+	// District oversight and rectification orders (督促整改).
+	s.API("GET /api/v1/appraisal/oversight", PermView, h.apiOversight)
+	s.API("GET /api/v1/appraisal/rectifications", PermView, h.apiRectifications)
+	s.API("POST /api/v1/appraisal/rectifications", PermManage, web.Body(http.StatusCreated, h.svc.IssueRectification))
+	s.API("POST /api/v1/appraisal/rectifications/{id}/answer", PermManage, web.BodyByID(http.StatusOK, h.svc.AnswerRectification))
+	s.API("POST /api/v1/appraisal/rectifications/{id}/close", PermManage, web.OptionalBodyByID(h.svc.CloseRectification))
+
+	for _, doc := range []string{"openapi/policies.json", "openapi/lists.json", "openapi/cycles.json", "openapi/ratings.json", "openapi/results.json", "openapi/workflow.json", "openapi/oversight.json"} {
 		s.Document(apiDocs, doc)
 	}
 }
@@ -307,4 +315,30 @@ func (h *Handlers) apiSelfSummaries(ctx context.Context, p *auth.Principal, id i
 func (h *Handlers) apiReviews(ctx context.Context, p *auth.Principal, id int64) (web.ListBody[Review], error) {
 	list, err := h.svc.Reviews(ctx, p, id)
 	return web.ListBody[Review]{Items: list}, err
+}
+
+func (h *Handlers) apiOversight(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	orgID, err := requiredID(r, "org_id", "请指定组织")
+	if err != nil {
+		return err
+	}
+	out, err := h.svc.Oversight(r.Context(), p, orgID, r.URL.Query().Get("quarter"))
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *Handlers) apiRectifications(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	orgID, err := requiredID(r, "org_id", "请指定组织")
+	if err != nil {
+		return err
+	}
+	list, err := h.svc.Rectifications(r.Context(), p, orgID)
+	if err != nil {
+		return err
+	}
+	web.WriteList(w, list, 0)
+	return nil
 }

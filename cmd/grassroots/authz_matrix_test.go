@@ -87,6 +87,7 @@ const (
 	onApItem     target = "apitem"     // an item of an organisation's appraisal lists (负面清单)
 	onApEntry    target = "apentry"    // a confirmed appraisal list entry on a person
 	onTask       target = "task"       // a person's target task in a cycle
+	onRect       target = "aprect"     // a rectification order (督促整改) to an organisation
 )
 
 // reach says who sees a record of a kind, seen from an account granted on the own community.
@@ -119,6 +120,7 @@ var reaches = map[target]reach{
 	onApItem:     {view: appraisal.PermView, inherited: true}, // the lists above a unit apply in it
 	onApEntry:    {view: appraisal.PermView},
 	onTask:       {view: appraisal.PermSelf, personal: true}, // a person reports on their own
+	onRect:       {view: appraisal.PermView},
 }
 
 // entry is what a route needs. Placeholders {key} in the query and body take the values of the
@@ -457,6 +459,15 @@ var authzRoutes = map[string]entry{
 	"GET /api/v1/appraisal/cycles/{id}/reviews":         {perm: appraisal.PermView, on: onCycle},
 	"POST /api/v1/appraisal/cycles/{id}/reviews/answer": {perm: appraisal.PermManage, on: onCycle, body: `{"person_id":{person},"answer":""}`, ok: http.StatusBadRequest},
 	"POST /appraisal/cycles/{id}/steps":                 {perm: appraisal.PermManage, on: onCycle, body: "step=9", ok: http.StatusBadRequest},
+	// District oversight and 督促整改. The own community's accounts are not above it: issuing an
+	// order stops at the body (400) before the rule that only the organisation above issues,
+	// answering at the body too, and closing an open order is refused as not yet answered (409).
+	"GET /api/v1/appraisal/oversight":                   {perm: appraisal.PermView, on: onPlace, query: "org_id={org}&quarter={quarter}"},
+	"GET /appraisal/oversight":                          {perm: appraisal.PermView, on: onPlace, query: "org_id={org}&quarter={quarter}"},
+	"GET /api/v1/appraisal/rectifications":              {perm: appraisal.PermView, on: onPlace, query: "org_id={org}"},
+	"POST /api/v1/appraisal/rectifications":             {perm: appraisal.PermManage, on: onPlace, body: `{"org_id":{org},"issue":"","due_on":"bogus"}`, ok: http.StatusBadRequest},
+	"POST /api/v1/appraisal/rectifications/{id}/answer": {perm: appraisal.PermManage, on: onRect, body: `{"answer":""}`, ok: http.StatusBadRequest},
+	"POST /api/v1/appraisal/rectifications/{id}/close":  {perm: appraisal.PermManage, on: onRect, ok: http.StatusConflict},
 	"GET /appraisal":                                    {perm: appraisal.PermView},
 	"POST /appraisal/cycles":                            {perm: appraisal.PermManage, on: onPlace, body: "org={orgcode}&quarter=bogus", ok: http.StatusBadRequest, deny: http.StatusBadRequest}, // an organisation named in the form out of reach is a field error
 	"GET /appraisal/cycles/{id}":                        {perm: appraisal.PermView, on: onCycle},
