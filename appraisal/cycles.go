@@ -58,6 +58,7 @@ type Cycle struct {
 	CreatedAt    time.Time   `json:"created_at"`
 	Appraisees   []Appraisee `json:"appraisees,omitempty"`
 	Summary      *Summary    `json:"summary,omitempty"`
+	Progress     *Progress   `json:"progress,omitempty"`
 }
 
 // Appraisee is a person appraised in a cycle.
@@ -82,6 +83,7 @@ type cycleRef struct {
 	orgName string
 	path    string
 	quarter Quarter
+	step    int // the step under way, 1–7; StepFiled once filed
 }
 
 // loadCycle loads a cycle the caller may act on with perm: outside their sight it is not
@@ -90,8 +92,8 @@ func loadCycle(ctx context.Context, q querier, p *auth.Principal, perm auth.Perm
 	var c cycleRef
 	var quarter string
 	cond, args := sight(p, perm)
-	err := q.QueryRow(ctx, `SELECT c.id, c.org_id, o.name, o.path, c.quarter FROM ap_cycles c JOIN orgs o ON o.id = c.org_id
-		WHERE c.id = ? AND `+cond, append([]any{id}, args...)...).Scan(&c.id, &c.orgID, &c.orgName, &c.path, &quarter)
+	err := q.QueryRow(ctx, `SELECT c.id, c.org_id, o.name, o.path, c.quarter, c.step FROM ap_cycles c JOIN orgs o ON o.id = c.org_id
+		WHERE c.id = ? AND `+cond, append([]any{id}, args...)...).Scan(&c.id, &c.orgID, &c.orgName, &c.path, &quarter, &c.step)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, errs.NotFound("考核周期不存在")
 	}
@@ -133,6 +135,9 @@ func (s *Service) OpenCycle(ctx context.Context, p *auth.Principal, in CycleInpu
 			if tx.DB().Dialect.IsUniqueViolation(err) {
 				return errs.Conflict("“%s”%s的平时考核已经开启", o.name, q.Label())
 			}
+			return err
+		}
+		if err := setDeadlines(ctx, tx, id, o, q); err != nil {
 			return err
 		}
 		pools, err := derivePools(ctx, tx, o, store.LocalDate(tx.Now()))
@@ -210,6 +215,9 @@ func (s *Service) SetAppraisee(ctx context.Context, p *auth.Principal, cycleID i
 		if err != nil {
 			return err
 		}
+		if err := c.open(StepTargets, "调整考核对象"); err != nil {
+			return err
+		}
 		if in.Pool != PoolLeader && in.Pool != PoolStaff {
 			return errs.Invalid("pool", "评定池应为 leader（领导干部）或 staff（一般公务员）")
 		}
@@ -246,6 +254,9 @@ func (s *Service) RemoveAppraisee(ctx context.Context, p *auth.Principal, cycleI
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		c, err := loadCycle(ctx, tx, p, PermManage, cycleID)
 		if err != nil {
+			return err
+		}
+		if err := c.open(StepTargets, "调整考核对象"); err != nil {
 			return err
 		}
 		var n int
@@ -387,6 +398,11 @@ func (s *Service) GetCycle(ctx context.Context, p *auth.Principal, id int64) (Cy
 				return fmt.Errorf("appraisal: summary of cycle %d: %w", id, err)
 			}
 		}
+		pr, err := progress(ctx, tx, c.id, store.LocalDate(tx.Now()))
+		if err != nil {
+			return err
+		}
+		out.Progress = &pr
 		out.Appraisees, err = appraisees(ctx, tx, c.id)
 		for _, a := range out.Appraisees {
 			if a.Pool == PoolLeader {

@@ -29,8 +29,12 @@
 // as appraisees, in the leaders' pool when they are 领导干部 or hold a leading post in the unit,
 // else in the staff pool; HR may set anyone's pool. Target tasks for 能/勤/绩 carry a weight,
 // a standard and a base score; the person reports, the supervising leader assesses: met earns
-// the base score (达标赛), not met a lower score. The supervising leader (permission
-// appraisal.rate) and HR (appraisal.manage) rate signed in; cadres and the masses rate through
+// the base score (达标赛), not met a lower score. The supervising leader and HR
+// (appraisal.manage) rate signed in. Who is the supervising leader follows the post, not
+// the role: the person holding a supervising post (主管领导, 分管领导 or a leading post such as
+// 局长) today in the ratee's organisation or one above it; appraisal.rate, which every staff
+// role holds, only opens the door, so administrators still hold every permission of a
+// reviewer they grant, and HR cannot rate as the leader without the post; cadres and the masses rate through
 // one-time links whose tokens are stored hashed, whose ratings record neither the link, the
 // rater nor a time, and which refuse a second use.
 //
@@ -46,4 +50,30 @@
 // minimum) are 好, best first by composite, then 绩, then 德; people still tied across the
 // quota's edge wait for HR, who decides with a recorded reason. Raters who give everyone
 // nearly the same total and pools whose scores barely differ are flagged.
+//
+// # The seven steps
+//
+// A cycle goes through 制定目标任务, 个人小结, 干部群众测评, 主管领导评价, 组织人事部门综合评定,
+// 结果反馈与公示 and 备案 (workflow.go). Opening it fixes each step's deadline from the
+// policy's StepDays (days after the quarter's last day); HR closes the step under way, and
+// the writes that belong to a closed step are refused with the step's name (targets and
+// appraisees after 1, summaries and task reports after 2, links and mass ratings after 3,
+// the leader's ratings and assessments after 4, HR's ratings, entries, computing and ties
+// after 5, reviews after 6); writes before their step are allowed. Closing 1 needs a task for
+// everyone; closing 5 computes, needs no pending tie, publishes the results and opens the
+// review (复核) window of ReviewDays working days (weekends and the policy's Holidays do not
+// count); an appraisee asks once within it, HR upholds or changes the grade (a 好 only
+// within the pool's quota) with the answer recorded; closing 6 needs every request answered
+// and the window past; closing 7 files an immutable snapshot (ap_filings, append-only) with
+// its SHA-256, checked again whenever filings are read. After filing every write is refused
+// until the organisation above the unit reopens it at a step with a reason (ap_reopens); the
+// quarter is then filed again as the next version. Steps past their deadline are overdue.
+//
+// # District oversight
+//
+// An organisation above units sees, for a quarter, every government unit below it (and any
+// other organisation that opened a cycle): its step, overdue steps, pools whose 好 exceed the
+// quota as the results stand (reviews included), filings missing after their deadline, and
+// uniform scoring (oversight.go). It issues rectification orders (督促整改) to a unit below
+// it; the unit answers, and the organisation above closes the answered order.
 package appraisal

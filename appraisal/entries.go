@@ -76,6 +76,9 @@ func (s *Service) AddEntry(ctx context.Context, p *auth.Principal, in EntryInput
 		if err != nil {
 			return err
 		}
+		if err := c.open(StepHR, "登记负面清单与加扣分"); err != nil {
+			return err
+		}
 		_, name, err := appraiseeOf(ctx, tx, c.id, in.PersonID, "person_id")
 		if err != nil {
 			return err
@@ -269,8 +272,14 @@ func loadEntry(ctx context.Context, q querier, p *auth.Principal, perm auth.Perm
 	if err != nil {
 		return e, 0, 0, err
 	}
-	if _, err := loadCycle(ctx, q, p, perm, e.CycleID); err != nil {
+	c, err := loadCycle(ctx, q, p, perm, e.CycleID)
+	if err != nil {
 		return e, 0, 0, err
+	}
+	if perm != PermView {
+		if err := c.open(StepHR, "更改负面清单与加扣分记录"); err != nil {
+			return e, 0, 0, err
+		}
 	}
 	return e, by, byPerson, nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"grassroots/auth"
 	"grassroots/errs"
+	"grassroots/org"
 )
 
 // TestQuarterEndToEnd runs a quarter of 西山区财政局 under the default policy: target tasks,
@@ -179,6 +180,9 @@ func TestUniformScoringIsFlagged(t *testing.T) {
 		must[PolicyVersion](t)(w.svc.SetPolicy(ctx, w.districtAdmin, PolicyInput{OrgID: w.district.ID, EffectiveFrom: "2026-01-01", Policy: merge}))
 		c := w.cycle(t, w.other, "2026Q3")
 		lead := principal(7, "fgj_juzhang", auth.RoleReviewer, w.other, w.people["发改甲"])
+		if _, err := w.orgs.AddMembership(ctx, auth.System(), org.MembershipInput{PersonID: w.people["发改甲"], OrgID: w.other.ID, Position: "局长", StartedOn: "2024-01-01"}); err != nil {
+			t.Fatal(err)
+		}
 		for name, v := range map[string]int64{"发改乙": 90, "发改丙": 90, "发改丁": 91} {
 			must[RatingRecord](t)(w.svc.Rate(ctx, lead, RatingInput{CycleID: c.ID, PersonID: w.people[name], Party: "leader", Scores: same(v)}))
 		}

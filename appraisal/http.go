@@ -37,6 +37,9 @@ func Register(srv *web.Server, svc *Service, orgs *org.Service) *Handlers {
 		"appraisal.task_create": "制定目标任务", "appraisal.task_report": "填报目标任务完成情况", "appraisal.task_assess": "评定目标任务",
 		"appraisal.links_issue": "生成测评链接", "appraisal.rate_mass": "干部群众测评", "appraisal.rate": "评分",
 		"appraisal.compute": "计算考核结果", "appraisal.tie_decide": "决定并列等次",
+		"appraisal.step_close": "结束考核步骤", "appraisal.reopen": "批准重新开启已备案考核", "appraisal.self_summary": "填写个人小结",
+		"appraisal.review_request": "申请复核", "appraisal.review_answer": "答复复核申请",
+		"appraisal.rect_issue": "下达督促整改", "appraisal.rect_answer": "答复督促整改", "appraisal.rect_close": "整改销号",
 	})
 	h.registerAPI()
 	h.registerPages()
@@ -80,7 +83,26 @@ func (h *Handlers) registerAPI() {
 	s.API("GET /api/v1/appraisal/cycles/{id}/results", PermView, h.apiResults)
 	s.API("POST /api/v1/appraisal/cycles/{id}/ties", PermManage, web.BodyByID(http.StatusOK, h.svc.DecideTie))
 
-	for _, doc := range []string{"openapi/policies.json", "openapi/lists.json", "openapi/cycles.json", "openapi/ratings.json", "openapi/results.json"} {
+	// The seven steps: progress, closing, 个人小结, feedback and 复核, filings, reopening.
+	s.API("GET /api/v1/appraisal/cycles/{id}/progress", PermView, web.ByID(h.svc.Progress))
+	s.API("POST /api/v1/appraisal/cycles/{id}/steps", PermManage, web.BodyByID(http.StatusOK, h.svc.CloseStep))
+	s.API("POST /api/v1/appraisal/cycles/{id}/reopen", PermManage, web.BodyByID(http.StatusOK, h.svc.Reopen))
+	s.API("GET /api/v1/appraisal/cycles/{id}/filings", PermView, web.ByID(h.apiFilings))
+	s.API("GET /api/v1/appraisal/cycles/{id}/self-summaries", PermSelf, web.ByID(h.apiSelfSummaries))
+	s.API("PUT /api/v1/appraisal/cycles/{id}/self-summary", PermSelf, web.BodyByID(http.StatusOK, h.svc.WriteSelfSummary))
+	s.API("GET /api/v1/appraisal/cycles/{id}/feedback", PermSelf, web.ByID(h.svc.Feedback))
+	s.API("POST /api/v1/appraisal/cycles/{id}/reviews", PermSelf, web.BodyByID(http.StatusCreated, h.svc.RequestReview))
+	s.API("GET /api/v1/appraisal/cycles/{id}/reviews", PermView, web.ByID(h.apiReviews))
+	s.API("POST /api/v1/appraisal/cycles/{id}/reviews/answer", PermManage, web.BodyByID(http.StatusOK, h.svc.AnswerReview))
+
+	// District oversight and rectification orders (督促整改).
+	s.API("GET /api/v1/appraisal/oversight", PermView, h.apiOversight)
+	s.API("GET /api/v1/appraisal/rectifications", PermView, h.apiRectifications)
+	s.API("POST /api/v1/appraisal/rectifications", PermManage, web.Body(http.StatusCreated, h.svc.IssueRectification))
+	s.API("POST /api/v1/appraisal/rectifications/{id}/answer", PermManage, web.BodyByID(http.StatusOK, h.svc.AnswerRectification))
+	s.API("POST /api/v1/appraisal/rectifications/{id}/close", PermManage, web.OptionalBodyByID(h.svc.CloseRectification))
+
+	for _, doc := range []string{"openapi/policies.json", "openapi/lists.json", "openapi/cycles.json", "openapi/ratings.json", "openapi/results.json", "openapi/workflow.json", "openapi/oversight.json"} {
 		s.Document(apiDocs, doc)
 	}
 }
@@ -278,4 +300,45 @@ func (h *Handlers) publicError(w http.ResponseWriter, r *http.Request, err error
 		body["field"] = e.Field
 	}
 	web.WriteJSON(w, web.StatusFor(err), map[string]any{"error": body})
+}
+
+func (h *Handlers) apiFilings(ctx context.Context, p *auth.Principal, id int64) (web.ListBody[Filing], error) {
+	list, err := h.svc.Filings(ctx, p, id)
+	return web.ListBody[Filing]{Items: list}, err
+}
+
+func (h *Handlers) apiSelfSummaries(ctx context.Context, p *auth.Principal, id int64) (web.ListBody[SelfSummary], error) {
+	list, err := h.svc.SelfSummaries(ctx, p, id)
+	return web.ListBody[SelfSummary]{Items: list}, err
+}
+
+func (h *Handlers) apiReviews(ctx context.Context, p *auth.Principal, id int64) (web.ListBody[Review], error) {
+	list, err := h.svc.Reviews(ctx, p, id)
+	return web.ListBody[Review]{Items: list}, err
+}
+
+func (h *Handlers) apiOversight(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	orgID, err := requiredID(r, "org_id", "请指定组织")
+	if err != nil {
+		return err
+	}
+	out, err := h.svc.Oversight(r.Context(), p, orgID, r.URL.Query().Get("quarter"))
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *Handlers) apiRectifications(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	orgID, err := requiredID(r, "org_id", "请指定组织")
+	if err != nil {
+		return err
+	}
+	list, err := h.svc.Rectifications(r.Context(), p, orgID)
+	if err != nil {
+		return err
+	}
+	web.WriteList(w, list, 0)
+	return nil
 }

@@ -1,6 +1,7 @@
 package appraisal
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 
 	"grassroots/auth"
 	"grassroots/errs"
+	"grassroots/store"
 	"grassroots/web"
 )
 
@@ -19,6 +21,8 @@ func (h *Handlers) registerPages() {
 	s.Page("POST /appraisal/cycles/{id}/compute", PermManage, h.computeSubmit)
 	s.Page("POST /appraisal/cycles/{id}/ties", PermManage, h.tieSubmit)
 	s.Page("POST /appraisal/cycles/{id}/links", PermManage, h.linksSubmit)
+	s.Page("POST /appraisal/cycles/{id}/steps", PermManage, h.stepSubmit)
+	s.Page("GET /appraisal/oversight", PermView, h.oversightPage)
 	s.Public("GET /appraisal/rate/{token}", "干部群众测评表（手机）", h.ratePage)
 	s.Public("POST /appraisal/rate/{token}", "提交干部群众测评", h.rateSubmit)
 }
@@ -262,4 +266,48 @@ func ratingsFromForm(r *http.Request, form RatingForm) (MassRatingInput, error) 
 		return in, errs.Invalid("", "请至少为一人评分")
 	}
 	return in, nil
+}
+
+// stepSubmit closes the step under way.
+func (h *Handlers) stepSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	id, err := web.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("step")))
+	if err != nil {
+		err = errs.Invalid("step", "步骤应为 1 到 7")
+	}
+	var pr Progress
+	if err == nil {
+		pr, err = h.svc.CloseStep(r.Context(), p, id, StepInput{Step: n})
+	}
+	if err != nil {
+		return web.FormFailed(r, err, func(status int, v web.View) error { return h.renderCycle(w, r, p, status, v, nil) })
+	}
+	return web.Redirect(w, r, "/appraisal/cycles/"+strconv.FormatInt(id, 10), "第"+strconv.Itoa(n)+"步“"+StepName(n)+"”已结束，现为"+pr.String())
+}
+
+// oversightPage is the district's page of its units' quarter: ?org_id=&quarter= (the current
+// quarter and the caller's own organisation by default).
+func (h *Handlers) oversightPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	q := r.URL.Query()
+	orgID, err := web.QueryID(r, "org_id")
+	if err != nil {
+		return err
+	}
+	if orgID == 0 && len(p.Grants) > 0 {
+		orgID = p.Grants[0].OrgID
+	}
+	quarter := q.Get("quarter")
+	if quarter == "" {
+		now := h.srv.DB().Now().In(store.Shanghai)
+		quarter = fmt.Sprintf("%dQ%d", now.Year(), (int(now.Month())+2)/3)
+	}
+	out, err := h.svc.Oversight(r.Context(), p, orgID, quarter)
+	if err != nil {
+		return err
+	}
+	v := web.View{Title: out.OrgName + " · " + out.QuarterLabel + "平时考核监督", Active: "appraisal", Data: out, Form: q}
+	return h.srv.Render(w, r, http.StatusOK, h.t, "oversight", v)
 }

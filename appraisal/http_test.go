@@ -75,6 +75,10 @@ func newServer(t *testing.T, db *store.DB) *server {
 		}
 		s.people[p.name] = pe.ID
 	}
+	// The 局长 holds the post in the unit, and so is its supervising leader.
+	if _, err := s.orgs.AddMembership(t.Context(), sys, org.MembershipInput{PersonID: s.people["局长"], OrgID: s.unit.ID, Position: "局长", StartedOn: "2024-01-01"}); err != nil {
+		t.Fatal(err)
+	}
 	for _, a := range []struct {
 		user   string
 		role   auth.RoleKey

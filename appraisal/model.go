@@ -266,6 +266,7 @@ const (
 	StatusCapped     Status = "capped"      // a negative-list hit capped the grade at 一般
 	StatusFailed     Status = "failed"      // a negative-list hit set 较差
 	StatusMissing    Status = "missing"     // no ratings: not graded
+	StatusReviewed   Status = "reviewed"    // changed on review (复核), with HR's recorded reason
 )
 
 // Label explains the status in Chinese.
@@ -285,6 +286,8 @@ func (s Status) Label() string {
 		return "触及负面清单，直接评为较差"
 	case StatusMissing:
 		return "尚无评价，不评定等次"
+	case StatusReviewed:
+		return "经复核改定"
 	}
 	return ""
 }

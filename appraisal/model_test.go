@@ -3,6 +3,7 @@ package appraisal
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -97,7 +98,7 @@ func TestPolicyJSONUsesKeys(t *testing.T) {
 		}
 	}
 	var p Policy
-	if err := json.Unmarshal(data, &p); err != nil || p != DefaultPolicy {
+	if err := json.Unmarshal(data, &p); err != nil || !reflect.DeepEqual(p, DefaultPolicy) {
 		t.Fatalf("round trip: %+v %v", p, err)
 	}
 	if err := json.Unmarshal([]byte(`{"dimension_weights":{"de":10,"zhi":90}}`), &p); err == nil || !strings.Contains(err.Error(), "未知的考核维度：zhi") {

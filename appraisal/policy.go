@@ -66,6 +66,7 @@ func (s *Service) SetPolicy(ctx context.Context, p *auth.Principal, in PolicyInp
 		if err != nil {
 			return err
 		}
+		in.Policy.withWorkflowDefaults()
 		if err := in.Policy.Validate(); err != nil {
 			return err
 		}
@@ -136,6 +137,7 @@ func (s *Service) ListPolicies(ctx context.Context, p *auth.Principal, orgID int
 			if err := json.Unmarshal([]byte(terms), &v.Policy); err != nil {
 				return fmt.Errorf("appraisal: policy %d: %w", v.ID, err)
 			}
+			v.Policy.withWorkflowDefaults()
 			if v.UpdatedAt, err = store.ParseTime(updated); err != nil {
 				return err
 			}
@@ -190,6 +192,7 @@ func resolvePolicy(ctx context.Context, q querier, o orgRef, date string, own bo
 		if err := json.Unmarshal([]byte(terms), &e.Policy); err != nil {
 			return e, fmt.Errorf("appraisal: policy %d: %w", e.PolicyID, err)
 		}
+		e.Policy.withWorkflowDefaults()
 		latest[e.SourceOrgID] = e
 	}
 	if err := rows.Err(); err != nil {

@@ -1,5 +1,11 @@
 package appraisal
 
+import (
+	"time"
+
+	"grassroots/store"
+)
+
 // Policy is what a district decides about routine appraisal, in force from a date; a unit may
 // set its own where the district allows. Every number here is configuration: the values in
 // DefaultPolicy are the seed's (西山区) and nothing in the code depends on them.
@@ -39,6 +45,24 @@ type Policy struct {
 	Annual AnnualRule `json:"annual"`
 	// AllowUnitOverride lets units under the district set their own policy.
 	AllowUnitOverride bool `json:"allow_unit_override"`
+	// StepDays are the deadlines of the seven steps of a quarter, in days after its last day
+	// (negative: before it), in order; they are fixed on each cycle when it opens.
+	StepDays [StepCount]int64 `json:"step_days"`
+	// ReviewDays is how many working days after the results are published (step 5 closed) an
+	// appraisee may ask for a review (复核).
+	ReviewDays int64 `json:"review_days"`
+	// Holidays are dates (YYYY-MM-DD) that are not working days, besides Saturdays and Sundays.
+	Holidays []string `json:"holidays,omitempty"`
+}
+
+// withWorkflowDefaults fills the workflow terms of a policy set before they existed.
+func (p *Policy) withWorkflowDefaults() {
+	if p.StepDays == ([StepCount]int64{}) {
+		p.StepDays = DefaultPolicy.StepDays
+	}
+	if p.ReviewDays == 0 {
+		p.ReviewDays = DefaultPolicy.ReviewDays
+	}
 }
 
 // Bands are the lowest scores, in whole points, of the upper three grades.
@@ -76,6 +100,9 @@ var DefaultPolicy = Policy{
 	UniformMinRatees: 3,
 	UnitSpread:       100,
 	Annual:           AnnualRule{GoodSharePct: 50, ExcellentQuotaPct: 20, ExcellentQuotaApprovedPct: 25},
+	// Targets within the quarter's first fortnight; the rest in the five weeks after it.
+	StepDays:   [StepCount]int64{-76, 5, 10, 15, 20, 30, 35},
+	ReviewDays: 5,
 }
 
 // Validate checks a policy, reporting every bad field at once.
@@ -138,6 +165,24 @@ func (p Policy) Validate() error {
 	pct("annual.excellent_quota_pct", "年度优秀比例", a.ExcellentQuotaPct)
 	if a.ExcellentQuotaApprovedPct < a.ExcellentQuotaPct || a.ExcellentQuotaApprovedPct > 100 {
 		ps.add("annual.excellent_quota_approved_pct", "经批准的年度优秀比例应不低于一般比例且不超过100")
+	}
+	for i := range StepCount {
+		if d := p.StepDays[i]; d < -92 || d > 92 {
+			ps.add("step_days", "第%d步的期限应在季度末前后 92 天之内", i+1)
+		} else if i > 0 && d < p.StepDays[i-1] {
+			ps.add("step_days", "第%d步的期限不能早于第%d步", i+1, i)
+		}
+	}
+	if p.ReviewDays < 1 || p.ReviewDays > 30 {
+		ps.add("review_days", "申请复核的期限应在 1 到 30 个工作日之间")
+	}
+	if len(p.Holidays) > 100 {
+		ps.add("holidays", "节假日最多 100 天")
+	}
+	for _, h := range p.Holidays {
+		if _, err := time.Parse(store.DateLayout, h); err != nil || len(h) != 10 {
+			ps.add("holidays", "节假日“%s”应为 YYYY-MM-DD 格式的日期", h)
+		}
 	}
 	return ps.err()
 }

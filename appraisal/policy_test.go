@@ -1,6 +1,7 @@
 package appraisal
 
 import (
+	"reflect"
 	"testing"
 
 	"grassroots/errs"
@@ -10,7 +11,7 @@ func TestPolicyInForceByDateAndUnitOverride(t *testing.T) {
 	each(t, func(t *testing.T, w *world) {
 		// Nobody has set a policy: the defaults.
 		eff := must[EffectivePolicy](t)(w.svc.PolicyFor(ctx, w.hr, w.unit.ID, "2026Q3"))
-		if eff.Source != SourceDefault || eff.Policy != DefaultPolicy {
+		if eff.Source != SourceDefault || !reflect.DeepEqual(eff.Policy, DefaultPolicy) {
 			t.Fatalf("without policies = %+v", eff)
 		}
 

@@ -57,6 +57,9 @@ func (s *Service) IssueLinks(ctx context.Context, p *auth.Principal, cycleID int
 		if err != nil {
 			return err
 		}
+		if err := c.open(StepMass, "生成测评链接"); err != nil {
+			return err
+		}
 		switch {
 		case in.Count != 0 && len(in.Holders) != 0:
 			return errs.Invalid("count", "请只填写链接数量或持有人之一")
@@ -217,6 +220,9 @@ func (s *Service) RateByLink(ctx context.Context, token string, in MassRatingInp
 		if l.used {
 			return errs.Conflict("该测评链接已经使用过，不能重复测评")
 		}
+		if err := stepOpen(ctx, tx, l.cycleID, StepMass, "测评"); err != nil {
+			return err
+		}
 		var form RatingForm
 		if err := linkForm(ctx, tx, l, &form); err != nil {
 			return err
@@ -316,6 +322,14 @@ func (s *Service) Rate(ctx context.Context, p *auth.Principal, in RatingInput) (
 		if err != nil {
 			return err
 		}
+		if party == PartyLeader {
+			err = c.open(StepLeader, "以主管领导身份评分")
+		} else {
+			err = c.open(StepHR, "以组织人事部门身份评分")
+		}
+		if err != nil {
+			return err
+		}
 		_, name, err := appraiseeOf(ctx, tx, c.id, in.PersonID, "person_id")
 		if err != nil {
 			return err
@@ -328,6 +342,11 @@ func (s *Service) Rate(ctx context.Context, p *auth.Principal, in RatingInput) (
 		}
 		if err := checkScores(in.Scores); err != nil {
 			return err
+		}
+		if party == PartyLeader {
+			if err := supervises(ctx, tx, p, in.PersonID, name); err != nil {
+				return err
+			}
 		}
 		sc, now := in.Scores, tx.Now()
 		var id int64
@@ -461,4 +480,38 @@ func cycleRatings(ctx context.Context, q querier, p Policy, cycleID int64) (map[
 		raters[i].Totals = append(raters[i].Totals, RaterTotal(p, r.Scores))
 	}
 	return byRatee, raters, rows.Err()
+}
+
+// Posts that make someone the supervising leader (主管领导) of the people of the organisation
+// they hold them in, and of every organisation below it. The org package records posts as
+// memberships; this list is the vocabulary of supervision, as leaderPosts is of pools.
+var supervisorPosts = append([]string{"主管领导", "分管领导"}, leaderPosts...)
+
+// supervises checks that the caller is the ratee's supervising leader: their person holds a
+// supervising post, today, in the ratee's organisation or one above it. Rating as the leader
+// follows the post, not the account's role.
+func supervises(ctx context.Context, tx *store.Tx, p *auth.Principal, personID int64, name string) error {
+	if p.IsSystem() {
+		return nil
+	}
+	if p.PersonID == 0 {
+		return errs.Forbidden("主管领导评价须以本人账号进行，该账号未关联人员")
+	}
+	var path string
+	if err := tx.QueryRow(ctx, `SELECT o.path FROM people pe JOIN orgs o ON o.id = pe.org_id WHERE pe.id = ?`, personID).Scan(&path); err != nil {
+		return err
+	}
+	ids := ancestorIDs(path)
+	args := append([]any{p.PersonID, store.LocalDate(tx.Now())}, int64Args(ids)...)
+	args = append(args, stringArgs(supervisorPosts)...)
+	var n int
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM memberships m WHERE m.person_id = ? AND (m.ended_on IS NULL OR m.ended_on > ?)
+		AND m.org_id IN (`+placeholders(len(ids))+`) AND m.position IN (`+placeholders(len(supervisorPosts))+`)`, args...).Scan(&n)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return errs.Forbidden("您不是%s的主管领导，不能以主管领导身份评价", name)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"grassroots/auth"
 	"grassroots/errs"
+	"grassroots/org"
 )
 
 func TestTargetTasksReportedByThePersonAssessedByTheLeader(t *testing.T) {
@@ -52,7 +53,7 @@ func TestTargetTasksReportedByThePersonAssessedByTheLeader(t *testing.T) {
 		}
 
 		_, err = w.svc.AssessTask(ctx, w.hr, task.ID, AssessInput{Met: true})
-		wantErr(t, "HR assessing (not a rater)", err, errs.KindForbidden, "无权在“西山区财政局”执行此操作")
+		wantErr(t, "HR assessing (not the supervising leader)", err, errs.KindForbidden, "您不是一号的主管领导")
 		_, err = w.svc.AssessTask(ctx, w.leader, task.ID, AssessInput{Met: false, Score: 90})
 		wantErr(t, "not met at the base score", err, errs.KindInvalid, "未达标的任务得分应在 0 到 89 分之间")
 		got := must[Task](t)(w.svc.AssessTask(ctx, w.leader, task.ID, AssessInput{Met: false, Score: 75, Note: "晚报两天"}))
@@ -168,7 +169,8 @@ func TestLeaderAndHRRatings(t *testing.T) {
 			{"self", second(w.svc.Rate(ctx, w.leader, RatingInput{CycleID: c.ID, PersonID: w.people["局长"], Party: "leader", Scores: same(99)})), errs.KindForbidden, "不能给本人评分"},
 			{"mass signed in", second(w.svc.Rate(ctx, w.leader, RatingInput{CycleID: c.ID, PersonID: er, Party: "mass", Scores: same(99)})), errs.KindInvalid, "须通过匿名测评链接"},
 			{"reviewer as HR", second(w.svc.Rate(ctx, w.leader, RatingInput{CycleID: c.ID, PersonID: er, Party: "hr", Scores: same(99)})), errs.KindForbidden, "无权在“西山区财政局”"},
-			{"HR as leader", second(w.svc.Rate(ctx, w.hr, RatingInput{CycleID: c.ID, PersonID: er, Party: "leader", Scores: same(99)})), errs.KindForbidden, "无权在“西山区财政局”"},
+			{"HR as leader", second(w.svc.Rate(ctx, w.hr, RatingInput{CycleID: c.ID, PersonID: er, Party: "leader", Scores: same(99)})), errs.KindForbidden, "您不是二号的主管领导"},
+			{"district admin as leader", second(w.svc.Rate(ctx, w.districtAdmin, RatingInput{CycleID: c.ID, PersonID: er, Party: "leader", Scores: same(99)})), errs.KindForbidden, "该账号未关联人员"},
 			{"score -1", second(w.svc.Rate(ctx, w.hr, RatingInput{CycleID: c.ID, PersonID: er, Party: "hr", Scores: DimValues{-1, 90, 90, 90, 90}})), errs.KindInvalid, "德的评分应在 0 到 100 分之间"},
 			{"not appraised", second(w.svc.Rate(ctx, w.hr, RatingInput{CycleID: c.ID, PersonID: w.people["工勤"], Party: "hr", Scores: same(90)})), errs.KindInvalid, "此人不是本周期的考核对象"},
 			{"other unit", second(w.svc.Rate(ctx, w.otherHR, RatingInput{CycleID: c.ID, PersonID: er, Party: "hr", Scores: same(90)})), errs.KindNotFound, "考核周期不存在"},
@@ -187,3 +189,50 @@ func TestLeaderAndHRRatings(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// The supervising leader's rating follows the post, not the role: the head of 办公室 rates
+// 办公室's people and nobody else; a post that has ended, or no post, rates nobody; and any
+// administrator may hold the permission without becoming a leader.
+func TestSupervisingLeaderIsWhoHoldsThePost(t *testing.T) {
+	each(t, func(t *testing.T, w *world) {
+		c := w.cycle(t, w.unit, "2026Q3")
+		sys := auth.System()
+		head := w.people["五号"]
+		if _, err := w.orgs.AddMembership(ctx, sys, org.MembershipInput{PersonID: head, OrgID: w.office.ID, Position: "主任", StartedOn: "2025-01-01"}); err != nil {
+			t.Fatal(err)
+		}
+		wuhao := principal(7, "czj_wuhao", auth.RoleMember, w.unit, head)
+		wuhao.Grants = append(wuhao.Grants, principal(7, "", auth.RoleUnitAdmin, w.unit, 0).Grants...)
+		must[RatingRecord](t)(w.svc.Rate(ctx, wuhao, RatingInput{CycleID: c.ID, PersonID: w.people["四号"], Party: "leader", Scores: same(90)}))
+		_, err := w.svc.Rate(ctx, wuhao, RatingInput{CycleID: c.ID, PersonID: w.people["一号"], Party: "leader", Scores: same(90)})
+		wantErr(t, "办公室主任 rating someone outside 办公室", err, errs.KindForbidden, "您不是一号的主管领导")
+		// The 副局长's post is on the unit: every one of its people, 办公室 included.
+		must[RatingRecord](t)(w.svc.Rate(ctx, w.deputy, RatingInput{CycleID: c.ID, PersonID: w.people["四号"], Party: "leader", Scores: same(85)}))
+		must[RatingRecord](t)(w.svc.Rate(ctx, w.deputy, RatingInput{CycleID: c.ID, PersonID: w.people["一号"], Party: "leader", Scores: same(85)}))
+		// A post that ended before today counts no more.
+		sanhao := w.people["三号"]
+		m := must[org.Membership](t)(w.orgs.AddMembership(ctx, sys, org.MembershipInput{PersonID: sanhao, OrgID: w.unit.ID, Position: "分管领导", StartedOn: "2025-01-01"}))
+		if _, err := w.orgs.EndMembership(ctx, sys, m.ID, "2026-07-01"); err != nil {
+			t.Fatal(err)
+		}
+		former := principal(8, "czj_sanhao", auth.RoleReviewer, w.unit, sanhao)
+		before := w.count(t, `SELECT COUNT(*) FROM ap_ratings`)
+		_, err = w.svc.Rate(ctx, former, RatingInput{CycleID: c.ID, PersonID: w.people["二号"], Party: "leader", Scores: same(90)})
+		wantErr(t, "a former 分管领导", err, errs.KindForbidden, "您不是二号的主管领导")
+		if n := w.count(t, `SELECT COUNT(*) FROM ap_ratings`); n != before {
+			t.Fatalf("refused leader ratings wrote %d rows", n-before)
+		}
+		if !w.hr.CanGrant(mustRole(t, auth.RoleReviewer), w.unit.Path) {
+			t.Fatal("the unit's administrator cannot grant the reviewer role in the unit")
+		}
+	})
+}
+
+func mustRole(t *testing.T, k auth.RoleKey) auth.Role {
+	t.Helper()
+	r, ok := auth.LookupRole(k)
+	if !ok {
+		t.Fatalf("no role %s", k)
+	}
+	return r
+}

@@ -28,7 +28,7 @@ const (
 	PermManage auth.Permission = "appraisal.manage" // the HR office: lists, cycles, targets, links, HR rating, grading
 	PermEnter  auth.Permission = "appraisal.enter"  // enter negative-list hits and add/deduct entries
 	PermReview auth.Permission = "appraisal.review" // confirm, reject and reverse entries
-	PermRate   auth.Permission = "appraisal.rate"   // the supervising leader: rate and assess tasks
+	PermRate   auth.Permission = "appraisal.rate"   // rate and assess tasks as the supervising leader, for those who hold the post
 	PermSelf   auth.Permission = "appraisal.self"   // report on one's own target tasks
 )
 
@@ -40,7 +40,11 @@ func init() {
 		auth.PermissionInfo{Key: PermManage, Name: "组织实施平时考核（组织人事部门）", Roles: []auth.RoleKey{auth.RoleOrgAdmin, auth.RoleUnitAdmin}},
 		auth.PermissionInfo{Key: PermEnter, Name: "登记负面清单与加扣分", Roles: staff},
 		auth.PermissionInfo{Key: PermReview, Name: "复核负面清单与加扣分", Roles: staff},
-		auth.PermissionInfo{Key: PermRate, Name: "主管领导评价与目标任务评定", Roles: []auth.RoleKey{auth.RoleReviewer}},
+		// Who rates as the supervising leader is decided by the post, not the role: the
+		// permission only opens the door to staff accounts, and the rating itself needs a
+		// supervising post over the ratee (supervises). So HR, holding the permission, still
+		// cannot rate as the leader, and administrators hold every permission of a reviewer.
+		auth.PermissionInfo{Key: PermRate, Name: "主管领导评价与目标任务评定（须任主管领导职务）", Roles: staff},
 		auth.PermissionInfo{Key: PermSelf, Name: "填报本人目标任务完成情况", Roles: []auth.RoleKey{auth.RoleMember, auth.RoleOrgAdmin, auth.RoleUnitAdmin, auth.RoleReviewer}},
 	)
 }

@@ -81,6 +81,9 @@ func (s *Service) CreateTask(ctx context.Context, p *auth.Principal, in TaskInpu
 		if err != nil {
 			return err
 		}
+		if err := c.open(StepTargets, "制定目标任务"); err != nil {
+			return err
+		}
 		_, name, err := appraiseeOf(ctx, tx, c.id, in.PersonID, "person_id")
 		if err != nil {
 			return err
@@ -134,6 +137,9 @@ func (s *Service) ReportTask(ctx context.Context, p *auth.Principal, id int64, i
 		if p.PersonID == 0 || p.PersonID != t.PersonID {
 			return errs.Forbidden("只能填报本人的目标任务完成情况")
 		}
+		if err := stepOpen(ctx, tx, t.CycleID, StepSummary, "填报目标任务完成情况"); err != nil {
+			return err
+		}
 		if t.State == TaskAssessed {
 			return errs.Conflict("任务已评定，不能再修改完成情况")
 		}
@@ -169,7 +175,11 @@ func (s *Service) AssessTask(ctx context.Context, p *auth.Principal, id int64, i
 		if err != nil {
 			return err
 		}
-		if _, err := loadCycle(ctx, tx, p, PermRate, t.CycleID); err != nil {
+		c, err := loadCycle(ctx, tx, p, PermRate, t.CycleID)
+		if err != nil {
+			return err
+		}
+		if err := c.open(StepLeader, "评定目标任务"); err != nil {
 			return err
 		}
 		if p.PersonID != 0 && p.PersonID == t.PersonID {
@@ -184,6 +194,9 @@ func (s *Service) AssessTask(ctx context.Context, p *auth.Principal, id int64, i
 		}
 		note, err := text("note", "评定意见", in.Note, 500, false)
 		if err != nil {
+			return err
+		}
+		if err := supervises(ctx, tx, p, t.PersonID, t.PersonName); err != nil {
 			return err
 		}
 		now := store.FormatTime(tx.Now())

@@ -25,7 +25,8 @@ var migrations = []store.Migrations{audit.Migrations, org.Migrations, auth.Migra
 //	昆明市/西山区 (district: w.districtAdmin)
 //	├─ 西山区财政局 (w.unit): leaders 局长 (领导干部), 副局长 (a post only), 党组成员 (领导干部);
 //	│   staff 一号 … 六号 and the HR officer 人事干部, all 公务员; a 工勤 who is not a civil servant.
-//	│   Accounts: w.hr (unit admin, the HR officer), w.leader (reviewer, 局长), w.member (一号).
+//	│   Accounts: w.hr (unit admin, the HR officer), w.leader (reviewer, 局长, who holds the post
+//	│   局长 in the unit and so supervises it), w.member (一号).
 //	└─ 西山区发展和改革局 (w.other): four staff; w.otherHR (unit admin).
 //
 // The clock stands at 2026-07-10 10:00 in Shanghai: the third quarter has begun.
@@ -57,6 +58,9 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	w.other = w.mustOrg(t, org.OrgInput{ParentID: w.district.ID, Name: "西山区发展和改革局", Kind: org.KindGovUnit})
 
 	w.person(t, w.unit, "局长", "在职", "公务员", "领导干部")
+	if _, err := w.orgs.AddMembership(ctx, sys, org.MembershipInput{PersonID: w.people["局长"], OrgID: w.unit.ID, Position: "局长", StartedOn: "2024-01-01"}); err != nil {
+		t.Fatal(err)
+	}
 	w.person(t, w.unit, "副局长", "在职", "公务员")
 	if _, err := w.orgs.AddMembership(ctx, sys, org.MembershipInput{PersonID: w.people["副局长"], OrgID: w.unit.ID, Position: "副局长", StartedOn: "2024-01-01"}); err != nil {
 		t.Fatal(err)

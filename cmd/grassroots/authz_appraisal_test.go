@@ -58,6 +58,18 @@ func buildAppraisal(w *world) {
 		}
 	}
 	w.shared("apentry")
+	// A rectification order to each organisation, open, as the organisation above issued it.
+	due := now.AddDate(0, 0, 30).Format(store.DateLayout)
+	for _, s := range []scope{scopeOwn, scopeSibling, scopeParent} {
+		issue := "矩阵整改" + scopeNames[s]
+		r, err := ap.IssueRectification(ctx, sys, appraisal.RectificationInput{OrgID: w.orgs[s].ID, Issue: issue, DueOn: due})
+		w.must(err)
+		w.set(s, "aprect", r.ID)
+		if s != scopeOwn {
+			w.mark(s, issue)
+		}
+	}
+	w.shared("aprect")
 	links, err := ap.IssueLinks(ctx, sys, w.fx[scopeOwn].id("cycle"), appraisal.LinksInput{Count: 1})
 	w.must(err)
 	w.common["ratelink"] = links[0].Token
