@@ -215,7 +215,7 @@ func (s *Service) SetAppraisee(ctx context.Context, p *auth.Principal, cycleID i
 		if err != nil {
 			return err
 		}
-		if err := c.open(StepTargets, "调整考核对象"); err != nil {
+		if err := c.open(ctx, tx, StepTargets, "调整考核对象"); err != nil {
 			return err
 		}
 		if in.Pool != PoolLeader && in.Pool != PoolStaff {
@@ -256,7 +256,7 @@ func (s *Service) RemoveAppraisee(ctx context.Context, p *auth.Principal, cycleI
 		if err != nil {
 			return err
 		}
-		if err := c.open(StepTargets, "调整考核对象"); err != nil {
+		if err := c.open(ctx, tx, StepTargets, "调整考核对象"); err != nil {
 			return err
 		}
 		var n int

@@ -76,7 +76,7 @@ func (s *Service) AddEntry(ctx context.Context, p *auth.Principal, in EntryInput
 		if err != nil {
 			return err
 		}
-		if err := c.open(StepHR, "登记负面清单与加扣分"); err != nil {
+		if err := c.open(ctx, tx, StepHR, "登记负面清单与加扣分"); err != nil {
 			return err
 		}
 		_, name, err := appraiseeOf(ctx, tx, c.id, in.PersonID, "person_id")
@@ -263,21 +263,21 @@ func scanEntry(row interface{ Scan(...any) error }) (Entry, int64, int64, error)
 }
 
 // loadEntry loads an entry the caller may act on with perm, with who entered it.
-func loadEntry(ctx context.Context, q querier, p *auth.Principal, perm auth.Permission, id int64) (Entry, int64, int64, error) {
+func loadEntry(ctx context.Context, tx *store.Tx, p *auth.Principal, perm auth.Permission, id int64) (Entry, int64, int64, error) {
 	cond, args := p.Scope(PermView).Where("o.path", "")
-	e, by, byPerson, err := scanEntry(q.QueryRow(ctx, entryColumns+` WHERE e.id = ? AND `+cond, append([]any{id}, args...)...))
+	e, by, byPerson, err := scanEntry(tx.QueryRow(ctx, entryColumns+` WHERE e.id = ? AND `+cond, append([]any{id}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, 0, 0, errs.NotFound("记录不存在")
 	}
 	if err != nil {
 		return e, 0, 0, err
 	}
-	c, err := loadCycle(ctx, q, p, perm, e.CycleID)
+	c, err := loadCycle(ctx, tx, p, perm, e.CycleID)
 	if err != nil {
 		return e, 0, 0, err
 	}
 	if perm != PermView {
-		if err := c.open(StepHR, "更改负面清单与加扣分记录"); err != nil {
+		if err := c.open(ctx, tx, StepHR, "更改负面清单与加扣分记录"); err != nil {
 			return e, 0, 0, err
 		}
 	}

@@ -90,7 +90,7 @@ func (s *Service) ComputeResults(ctx context.Context, p *auth.Principal, cycleID
 		if err := lockResults(ctx, tx, c.id); err != nil {
 			return err
 		}
-		if err := c.open(StepHR, "重新计算考核结果"); err != nil {
+		if err := c.open(ctx, tx, StepHR, "重新计算考核结果"); err != nil {
 			return err
 		}
 		if out, err = compute(ctx, tx, c); err != nil {
@@ -309,7 +309,7 @@ func (s *Service) DecideTie(ctx context.Context, p *auth.Principal, cycleID int6
 		if err := lockResults(ctx, tx, c.id); err != nil { // the summary read next must be the latest
 			return err
 		}
-		if err := c.open(StepHR, "决定并列等次"); err != nil {
+		if err := c.open(ctx, tx, StepHR, "决定并列等次"); err != nil {
 			return err
 		}
 		var raw string

@@ -57,7 +57,7 @@ func (s *Service) IssueLinks(ctx context.Context, p *auth.Principal, cycleID int
 		if err != nil {
 			return err
 		}
-		if err := c.open(StepMass, "生成测评链接"); err != nil {
+		if err := c.open(ctx, tx, StepMass, "生成测评链接"); err != nil {
 			return err
 		}
 		switch {
@@ -323,9 +323,9 @@ func (s *Service) Rate(ctx context.Context, p *auth.Principal, in RatingInput) (
 			return err
 		}
 		if party == PartyLeader {
-			err = c.open(StepLeader, "以主管领导身份评分")
+			err = c.open(ctx, tx, StepLeader, "以主管领导身份评分")
 		} else {
-			err = c.open(StepHR, "以组织人事部门身份评分")
+			err = c.open(ctx, tx, StepHR, "以组织人事部门身份评分")
 		}
 		if err != nil {
 			return err

@@ -81,7 +81,7 @@ func (s *Service) CreateTask(ctx context.Context, p *auth.Principal, in TaskInpu
 		if err != nil {
 			return err
 		}
-		if err := c.open(StepTargets, "制定目标任务"); err != nil {
+		if err := c.open(ctx, tx, StepTargets, "制定目标任务"); err != nil {
 			return err
 		}
 		_, name, err := appraiseeOf(ctx, tx, c.id, in.PersonID, "person_id")
@@ -179,7 +179,7 @@ func (s *Service) AssessTask(ctx context.Context, p *auth.Principal, id int64, i
 		if err != nil {
 			return err
 		}
-		if err := c.open(StepLeader, "评定目标任务"); err != nil {
+		if err := c.open(ctx, tx, StepLeader, "评定目标任务"); err != nil {
 			return err
 		}
 		if p.PersonID != 0 && p.PersonID == t.PersonID {

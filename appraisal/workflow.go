@@ -67,8 +67,21 @@ type Progress struct {
 }
 
 // open refuses a write that belongs to a step the cycle has passed.
-func (c cycleRef) open(step int, what string) error {
-	return lockError(c.step, step, what)
+func (c cycleRef) open(ctx context.Context, tx *store.Tx, step int, what string) error {
+	return stepOpen(ctx, tx, c.id, step, what)
+}
+
+// cycleGate is the base of the per-cycle advisory locks of the steps: a write of a step
+// shares its cycle's lock and a step closing or reopening holds it alone, so that on
+// PostgreSQL no write commits into a step closed while it was under way.
+const cycleGate = 0x61705f737470 << 16 // "ap_stp"
+
+// holdCycle takes the cycle's step lock alone and reads its step again under it.
+func holdCycle(ctx context.Context, tx *store.Tx, c *cycleRef) error {
+	if err := tx.DB().Dialect.Serialize(ctx, tx, cycleGate^c.id); err != nil {
+		return err
+	}
+	return tx.QueryRow(ctx, `SELECT step FROM ap_cycles WHERE id = ?`, c.id).Scan(&c.step)
 }
 
 func lockError(current, step int, what string) error {
@@ -81,10 +94,14 @@ func lockError(current, step int, what string) error {
 	return nil
 }
 
-// stepOpen is open for a cycle known by id only (a task's, a link's).
-func stepOpen(ctx context.Context, q querier, cycleID int64, step int, what string) error {
+// stepOpen is open for a cycle known by id only (a task's, a link's). It shares the cycle's
+// step lock and reads the step under it.
+func stepOpen(ctx context.Context, tx *store.Tx, cycleID int64, step int, what string) error {
+	if err := tx.DB().Dialect.SerializeShared(ctx, tx, cycleGate^cycleID); err != nil {
+		return err
+	}
 	var current int
-	if err := q.QueryRow(ctx, `SELECT step FROM ap_cycles WHERE id = ?`, cycleID).Scan(&current); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT step FROM ap_cycles WHERE id = ?`, cycleID).Scan(&current); err != nil {
 		return err
 	}
 	return lockError(current, step, what)
@@ -210,6 +227,9 @@ func (s *Service) CloseStep(ctx context.Context, p *auth.Principal, cycleID int6
 		if err != nil {
 			return err
 		}
+		if err := holdCycle(ctx, tx, &c); err != nil {
+			return err
+		}
 		if in.Step < 1 || in.Step > StepCount {
 			return errs.Invalid("step", "步骤应为 1 到 7")
 		}
@@ -318,6 +338,9 @@ func (s *Service) Reopen(ctx context.Context, p *auth.Principal, cycleID int64, 
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		c, err := loadCycle(ctx, tx, p, PermManage, cycleID)
 		if err != nil {
+			return err
+		}
+		if err := holdCycle(ctx, tx, &c); err != nil {
 			return err
 		}
 		var ps problems
@@ -568,7 +591,7 @@ func (s *Service) WriteSelfSummary(ctx context.Context, p *auth.Principal, cycle
 		if !mine {
 			return errs.Forbidden("只有本周期的考核对象本人可以填写个人小结")
 		}
-		if err := c.open(StepSummary, "填写个人小结"); err != nil {
+		if err := c.open(ctx, tx, StepSummary, "填写个人小结"); err != nil {
 			return err
 		}
 		now := tx.Now()
@@ -775,7 +798,7 @@ func (s *Service) RequestReview(ctx context.Context, p *auth.Principal, cycleID 
 		if c.step < StepFeedback {
 			return errs.Conflict("考核结果尚未公示，不能申请复核")
 		}
-		if err := c.open(StepFeedback, "申请复核"); err != nil {
+		if err := c.open(ctx, tx, StepFeedback, "申请复核"); err != nil {
 			return err
 		}
 		var until string
@@ -837,7 +860,7 @@ func (s *Service) AnswerReview(ctx context.Context, p *auth.Principal, cycleID i
 		if err != nil {
 			return err
 		}
-		if err := c.open(StepFeedback, "答复复核申请"); err != nil {
+		if err := c.open(ctx, tx, StepFeedback, "答复复核申请"); err != nil {
 			return err
 		}
 		rs, err := reviews(ctx, tx, c.id, in.PersonID)
