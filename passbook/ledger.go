@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"grassroots/audit"
@@ -112,43 +113,52 @@ func book(ctx context.Context, tx *store.Tx, actor audit.Actor, b booking) (int6
 		}
 		return 0, err
 	}
+	// Passbook legs move their balances first, each checked in its own statement; then every
+	// entry goes in with one INSERT and the ranking totals move with one upsert.
+	var entries []any
 	for _, l := range b.legs {
 		if l.amount == 0 {
 			continue
 		}
-		if l.community {
-			if _, err := tx.Exec(ctx, `INSERT INTO pb_entries (tx_id, account_id, asset, amount, balance_after)
-				VALUES (?, ?, ?, ?, NULL)`, id, l.account, string(l.asset), l.amount); err != nil {
+		var after any // a community account's running balance is not kept
+		if !l.community {
+			var balance int64
+			var kind string
+			err := tx.QueryRow(ctx, `UPDATE pb_accounts SET balance = balance + ?
+				WHERE id = ? AND (kind <> 'deposit' OR balance + ? >= 0) RETURNING balance, kind`,
+				l.amount, l.account, l.amount).Scan(&balance, &kind)
+			if errors.Is(err, sql.ErrNoRows) {
+				return 0, errInsufficientDeposit
+			}
+			if err != nil {
 				return 0, err
 			}
-			continue
-		}
-		var after int64
-		var kind string
-		err := tx.QueryRow(ctx, `UPDATE pb_accounts SET balance = balance + ?
-			WHERE id = ? AND (kind <> 'deposit' OR balance + ? >= 0) RETURNING balance, kind`,
-			l.amount, l.account, l.amount).Scan(&after, &kind)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, errInsufficientDeposit
-		}
-		if err != nil {
-			return 0, err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO pb_entries (tx_id, account_id, asset, amount, balance_after)
-			VALUES (?, ?, ?, ?, ?)`, id, l.account, string(l.asset), l.amount, after); err != nil {
-			return 0, err
-		}
-		if kind == accHonor {
-			rankDate := b.rankDate
-			if rankDate == "" {
-				rankDate = b.date
+			after = balance
+			if kind == accHonor {
+				rankDate := b.rankDate
+				if rankDate == "" {
+					rankDate = b.date
+				}
+				if err := addPoints(ctx, tx, b.passbookID, b.orgID, rankDate, l.amount); err != nil {
+					return 0, err
+				}
 			}
-			if err := addPoints(ctx, tx, b.passbookID, b.orgID, rankDate, l.amount); err != nil {
-				return 0, err
-			}
+		}
+		entries = append(entries, id, l.account, string(l.asset), l.amount, after)
+	}
+	if len(entries) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO pb_entries (tx_id, account_id, asset, amount, balance_after) VALUES `+
+			valueRows(len(entries)/5, 5), entries...); err != nil {
+			return 0, err
 		}
 	}
 	return id, nil
+}
+
+// valueRows is the VALUES list of a multi-row INSERT: rows groups of width placeholders.
+func valueRows(rows, width int) string {
+	one := "(?" + strings.Repeat(", ?", width-1) + ")"
+	return one + strings.Repeat(", "+one, rows-1)
 }
 
 // Periods lists the ranking periods a business date counts in: all time, its year, quarter and
@@ -162,16 +172,16 @@ func Periods(date string) []string {
 	return []string{"all", y, fmt.Sprintf("%sQ%d", y, (int(d.Month())+2)/3), d.Format("2006-01")}
 }
 
+// addPoints moves a passbook's ranking totals of every period a date counts in, in one upsert.
 func addPoints(ctx context.Context, tx *store.Tx, passbookID, orgID int64, date string, points int64) error {
-	for _, period := range Periods(date) {
-		_, err := tx.Exec(ctx, `INSERT INTO pb_points_totals (period, passbook_id, org_id, points) VALUES (?, ?, ?, ?)
-			ON CONFLICT (period, passbook_id) DO UPDATE SET points = pb_points_totals.points + excluded.points`,
-			period, passbookID, orgID, points)
-		if err != nil {
-			return err
-		}
+	periods := Periods(date)
+	args := make([]any, 0, 4*len(periods))
+	for _, period := range periods {
+		args = append(args, period, passbookID, orgID, points)
 	}
-	return nil
+	_, err := tx.Exec(ctx, `INSERT INTO pb_points_totals (period, passbook_id, org_id, points) VALUES `+valueRows(len(periods), 4)+`
+		ON CONFLICT (period, passbook_id) DO UPDATE SET points = pb_points_totals.points + excluded.points`, args...)
+	return err
 }
 
 // orgAccounts are a community's four ledger accounts.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"grassroots/auth"
+	"grassroots/store"
 )
 
 // BenchmarkPostingHTTP measures single postings over HTTP: 64 reviewers at once each approve a
@@ -58,6 +59,52 @@ func BenchmarkPostingHTTP(b *testing.B) {
 					req, _ := http.NewRequest("GET", s.ts.URL+"/healthz", nil)
 					return req
 				}, reviewers, http.StatusOK)
+			})
+		})
+	}
+}
+
+// BenchmarkPosting approves and so posts claims through the service one after another: the
+// time the single SQLite writer is held per posting, which bounds postings per second over
+// HTTP. The baseline is a bare write transaction of one UPDATE on the same database.
+func BenchmarkPosting(b *testing.B) {
+	for _, d := range benchDatabases {
+		b.Run(d.name, func(b *testing.B) {
+			s := newStoreSite(b, d.open(b, migrations...), 8)
+			item, err := s.svc.CreateItem(ctx, auth.System(), ItemInput{OrgID: s.county.ID, Code: "BENCH",
+				ItemTerms: ItemTerms{Name: "志愿服务", Category: "志愿服务", Points: 1, Unit: "occasion", MaxPerClaim: 1, ValidFrom: "2026-01-01"}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			clerk := &auth.Principal{UserID: 1 << 40, Username: "daili", Grants: s.c1Staff.Grants}
+			reviewer := principal(1<<41, "shenhe", auth.RoleReviewer, s.c1, 0)
+			b.Run("posting", func(b *testing.B) {
+				claims := make([]int64, b.N)
+				for n := range claims {
+					m := s.members[n%len(s.members)]
+					c, _, err := s.svc.SubmitClaim(ctx, clerk, ClaimInput{PassbookID: m.pb.ID, ItemID: item.ID, WorkDate: "2026-03-10", Quantity: 1}, nil, "")
+					if err != nil {
+						b.Fatal(err)
+					}
+					claims[n] = c.ID
+				}
+				b.ResetTimer()
+				for _, id := range claims {
+					if c, err := s.svc.Approve(ctx, reviewer, id, ""); err != nil || c.State != ClaimPosted {
+						b.Fatalf("approve %d: %v, %v", id, c.State, err)
+					}
+				}
+			})
+			b.Run("baseline", func(b *testing.B) {
+				for b.Loop() {
+					err := s.db.Write(ctx, func(tx *store.Tx) error {
+						_, err := tx.Exec(ctx, `UPDATE pb_items SET code = code WHERE id = ?`, item.ID)
+						return err
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
 			})
 		})
 	}
