@@ -110,7 +110,8 @@ func (h *Handlers) mine(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	}
 	type book struct {
 		Passbook
-		Lines []Line
+		Lines    []Line
+		Standing MyStanding // this year's, so the cover shows the rank beside the balances
 	}
 	var data []book
 	for _, b := range books {
@@ -118,7 +119,11 @@ func (h *Handlers) mine(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		if err != nil {
 			return err
 		}
-		data = append(data, book{b, lines})
+		standing, err := h.svc.MyRank(r.Context(), p, b.ID, "")
+		if err != nil {
+			return err
+		}
+		data = append(data, book{b, lines, standing})
 	}
 	return h.srv.Render(w, r, http.StatusOK, h.t, "mine", web.View{Title: "我的红色存折", Active: "passbook", Data: data})
 }

@@ -146,8 +146,9 @@ func TestPassbookPagesAndAPI(t *testing.T) {
 			t.Fatalf("member /passbook: %d, want a redirect to their own", status)
 		}
 		status, body = member.get("/passbook/me")
-		if status != 200 || !strings.Contains(body, "6.00") || !strings.Contains(body, "民族团课") {
-			t.Fatalf("member page: %d", status)
+		if status != 200 || !strings.Contains(body, "6.00") || !strings.Contains(body, "民族团课") || !strings.Contains(body, "得 6 分，在") ||
+			!strings.Contains(body, "排第 1 名") {
+			t.Fatalf("member page: %d\n%s", status, body)
 		}
 		if status, _ := member.get(fmt.Sprintf("/api/v1/passbook/passbooks/%d", w.other.ID)); status != http.StatusNotFound {
 			t.Fatalf("member loads another's passbook: %d", status)
