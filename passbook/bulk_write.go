@@ -1,8 +1,11 @@
 package passbook
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"grassroots/store"
 )
@@ -262,6 +265,10 @@ func (b *bulkPosting) moveBalances(ctx context.Context, rows []int32) error {
 		b.result.Fen += e.fen
 	}
 	flush()
+	// By period, then passbook: the totals' key, so the upserts walk it in order.
+	slices.SortFunc(totals, func(x, y pointsTotal) int {
+		return cmp.Or(strings.Compare(x.period, y.period), cmp.Compare(x.passbook, y.passbook))
+	})
 	dialect := b.tx.DB().Dialect
 	err := dialect.UpsertFunc(ctx, b.tx, "pb_accounts", []string{"id", "org_id", "passbook_id", "kind", "asset", "balance"},
 		"id", "balance = pb_accounts.balance + excluded.balance", 2*len(deltas), func(i int, v []any) {
