@@ -81,6 +81,10 @@ func (v *DimValues) UnmarshalJSON(data []byte) error {
 		if !ok {
 			return fmt.Errorf("未知的考核维度：%s", k)
 		}
+		if seen[d] {
+			// "de" and "德" both: which one counts must not be left to map order.
+			return fmt.Errorf("“%s”一项填写了两次", d.Label())
+		}
 		v[d], seen[d] = n, true
 	}
 	for _, d := range Dims() {
@@ -148,12 +152,16 @@ func (v *PartyValues) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*v = PartyValues{}
+	var seen [partyCount]bool
 	for k, n := range m {
 		p, ok := ParseParty(k)
 		if !ok {
 			return fmt.Errorf("未知的评价方：%s", k)
 		}
-		v[p] = n
+		if seen[p] {
+			return fmt.Errorf("“%s”一项填写了两次", p.Label())
+		}
+		v[p], seen[p] = n, true
 	}
 	return nil
 }

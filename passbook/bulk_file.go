@@ -55,7 +55,14 @@ func ReadApproved(r io.Reader, name string, maxBytes int64) (*ApprovedFile, erro
 	columns := batchColumns(nil, "")
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".csv":
-		if err := xlsx.ReadCSV(io.LimitReader(r, maxBytes), columns, add); err != nil {
+		// Read one byte past the limit to tell a file that ends there from one cut short,
+		// whose last row would otherwise be read as if whole (a quantity of 12 as 1).
+		body := &io.LimitedReader{R: r, N: maxBytes + 1}
+		err := xlsx.ReadCSV(body, columns, add)
+		if body.N <= 0 {
+			return nil, xlsx.TooLarge(maxBytes)
+		}
+		if err != nil {
 			return nil, err
 		}
 	case ".xlsx":

@@ -5,7 +5,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"grassroots/errs"
 )
@@ -22,35 +26,102 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // DecodeJSON reads a JSON body into v, refusing unknown fields, trailing data and bodies over
-// 1 MB with a Chinese message naming the problem.
+// 1 MB with a Chinese message naming the problem and, where there is one, the field.
 func DecodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxJSON+1))
+	body := &io.LimitedReader{R: r.Body, N: maxJSON + 1}
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			return tooLarge()
-		case errors.As(err, &typ):
-			return errs.Invalid(typ.Field, "字段 %s 的类型不正确", typ.Field)
-		case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
-			return errs.Invalid("", "请求内容不是合法的 JSON")
-		case errors.Is(err, io.EOF):
-			return errs.Invalid("", "请求内容为空")
-		default:
-			// Unknown fields come back as plain errors whose text names the field.
-			return errs.Invalid("", "请求内容有误：%s", err.Error())
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = trailing()
 		}
 	}
-	if dec.More() {
-		return errs.Invalid("", "请求内容只能包含一个 JSON 对象")
+	if body.N <= 0 {
+		// The limit cut the body short, whatever the decoder made of what it read.
+		return errs.Invalid("", "请求内容过大（上限 1 MB）")
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errs.Invalid("", "请求内容只能包含一个 JSON 对象")
+	if err == nil || errs.Is(err, errs.KindInvalid) {
+		return err
 	}
-	return nil
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var mbe *http.MaxBytesError
+	var e *errs.Error
+	switch {
+	case errors.As(err, &e):
+		return e // a type's own UnmarshalJSON refused the value
+	case errors.As(err, &mbe):
+		return tooLarge()
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return errs.Invalid("", "请求内容的类型不正确，应为%s", jsonKind(typ.Type))
+		}
+		return errs.Invalid(typ.Field, "字段 %s 的类型不正确，应为%s", typ.Field, jsonKind(typ.Type))
+	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
+		return errs.Invalid("", "请求内容不是合法的 JSON")
+	case errors.Is(err, io.EOF):
+		return errs.Invalid("", "请求内容为空")
+	}
+	// DisallowUnknownFields reports an unknown field only in the error's text.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if name, uerr := strconv.Unquote(name); uerr == nil {
+			return errs.Invalid(name, "不认识的字段“%s”", clip(name, 40))
+		}
+	}
+	// A type's own UnmarshalJSON (such as a dimension read by its Chinese name) refused the
+	// value with a message for the user; anything else is not shown as it is.
+	if msg := err.Error(); hasHan(msg) && !strings.Contains(msg, "json:") {
+		return errs.Invalid("", "请求内容有误：%s", msg)
+	}
+	return errs.Invalid("", "请求内容有误")
+}
+
+// trailing refuses a body with more after its JSON value.
+func trailing() error { return errs.Invalid("", "请求内容只能包含一个 JSON 对象") }
+
+// jsonKind says in Chinese what JSON a Go type is read from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "正确的类型"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "整数（不带小数，且不超出范围）"
+	case reflect.Float32, reflect.Float64:
+		return "数字"
+	case reflect.String:
+		return "文本（用双引号括起）"
+	case reflect.Bool:
+		return " true 或 false"
+	case reflect.Slice, reflect.Array:
+		return "列表（[…]）"
+	case reflect.Struct, reflect.Map:
+		return "一个 JSON 对象（{…}）"
+	}
+	return "正确的类型"
+}
+
+// hasHan reports whether s holds a Chinese character.
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// clip shortens s to n runes for a message.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }
 
 // ListBody is the shape of every list answer.

@@ -44,7 +44,7 @@ func Open(r io.Reader, maxBytes int64) (f *File, err error) {
 	}
 	switch {
 	case int64(len(data)) > maxBytes:
-		return nil, errs.Invalid(Field, "文件超过 %s 的大小上限，请拆分后分批上传", size(maxBytes))
+		return nil, TooLarge(maxBytes)
 	case len(data) == 0:
 		return nil, errs.Invalid(Field, "上传的文件是空的")
 	case bytes.HasPrefix(data, []byte{0xD0, 0xCF, 0x11, 0xE0}):
@@ -274,6 +274,11 @@ func caught(p any, err *error) {
 	if p != nil {
 		*err = corrupt(fmt.Errorf("xlsx: panic reading workbook: %v", p))
 	}
+}
+
+// TooLarge refuses an upload of more than maxBytes.
+func TooLarge(maxBytes int64) error {
+	return errs.Invalid(Field, "文件超过 %s 的大小上限，请拆分后分批上传", size(maxBytes))
 }
 
 func size(n int64) string {
