@@ -24,6 +24,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -54,6 +55,7 @@ type config struct {
 	jsonPath string
 	keep     bool // keep the PostgreSQL schemas
 	noRaw    bool // skip the generator's raw-SQL baseline
+	cpuProf  string
 }
 
 func main() {
@@ -69,6 +71,7 @@ func main() {
 	flag.StringVar(&c.jsonPath, "json", "", "write the results as JSON to this file")
 	flag.BoolVar(&c.keep, "keep", false, "keep the PostgreSQL schemas after the run")
 	flag.BoolVar(&c.noRaw, "no-raw", false, "skip the raw-SQL baseline of the generator")
+	flag.StringVar(&c.cpuProf, "cpuprofile", "", "write a CPU profile of the mixed load phase (in-process server and driver) to this file")
 	flag.Parse()
 	c.seed = *seed
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -203,9 +206,22 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 	wls := workloads(w)
 	logf("mixed load: %d clients, %d requests, at most %s, a people import running meanwhile", c.clients, c.requests, c.duration)
 	mem := sampleMemory(pid)
+	if c.cpuProf != "" {
+		f, err := os.Create(c.cpuProf)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+	}
 	tallies, elapsed := drive(ctx, base, lp, wls, c.clients, c.requests, c.duration, c.seed,
 		peopleWorkbook(lp.importOrg, 200, int(float64(sc.members)*peoplePerMember)+10))
 	mem.finish()
+	if c.cpuProf != "" {
+		pprof.StopCPUProfile()
+	}
 	rep.Memory.PeakRSSMB, rep.Memory.EndRSSMB, rep.Memory.PeakHeapMB = mb(mem.peakRSS), mb(mem.lastRSS), float64(mem.peakHeap)/(1<<20)
 
 	logf("bare baseline: the same clients and requests on a bare handler doing one single-row read or write")
