@@ -155,7 +155,7 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 	rep.Generation, rep.GenSeconds = w.steps, gen.Seconds()
 	logf("generated in %s", gen.Round(time.Millisecond))
 	if db.IsPostgres() {
-		if err := vacuum(ctx, db, dsn); err != nil {
+		if err := vacuum(ctx, dsn); err != nil {
 			return nil, err
 		}
 	}
@@ -429,17 +429,14 @@ func withSearchPath(dsn, schema string) string {
 
 // vacuum does what autovacuum does to freshly loaded tables within minutes: statistics for the
 // planner and the visibility map. VACUUM cannot run in a transaction: a connection of its own.
-func vacuum(ctx context.Context, db *store.DB, dsn string) error {
-	var schema string
-	if err := db.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-		return err
-	}
+func vacuum(ctx context.Context, dsn string) error {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "VACUUM ANALYZE")
+	// The world's tables only: the database may hold other schemas.
+	_, err = conn.Exec(ctx, "VACUUM ANALYZE "+strings.Join(worldTables, ", "))
 	return err
 }
 
