@@ -39,7 +39,7 @@ func TestSmallProvince(t *testing.T) {
 				t.Errorf("last line: %q", last)
 			}
 			var world struct{ members, passbooks, postings, orgs int }
-			db := scales["small"]
+			sc := scales["small"]
 			if rep.RawRows == 0 || rep.GenRatio <= 0 {
 				t.Errorf("no raw-SQL baseline: %+v", rep)
 			}
@@ -53,7 +53,7 @@ func TestSmallProvince(t *testing.T) {
 					world.postings = s.Rows
 				}
 			}
-			if world.orgs != 1+2+4+8+40 || world.passbooks != db.members || world.postings != db.postings {
+			if world.orgs != 1+2+4+8+40 || world.passbooks != sc.members || world.postings != sc.postings {
 				t.Errorf("world = %+v", world)
 			}
 			seen := map[string]bool{}
