@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +31,43 @@ type DB struct {
 	// sqliteWriter is SQLite's one write connection, held for the life of the DB with its
 	// prepared statements; a channel of one, so that writers queue first come, first served.
 	sqliteWriter chan *heldConn
+	// readStmts are SQLite's read statements, prepared on the read pool: database/sql keeps
+	// each prepared on every connection that has run it.
+	readStmts statements
+}
+
+// statements is a bounded cache of prepared statements by query.
+type statements struct {
+	mu sync.RWMutex
+	m  map[string]*sql.Stmt
+}
+
+// get returns the statement for query prepared by prepare, preparing it on first use, or nil
+// when the cache is full and the query is new.
+func (c *statements) get(query string, prepare func(string) (*sql.Stmt, error)) (*sql.Stmt, error) {
+	c.mu.RLock()
+	st, ok := c.m[query]
+	c.mu.RUnlock()
+	if ok {
+		return st, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st, nil
+	}
+	if len(c.m) >= maxCachedStatements {
+		return nil, nil
+	}
+	st, err := prepare(query)
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	c.m[query] = st
+	return st, nil
 }
 
 // heldConn is a connection kept out of the pool with a cache of statements prepared on it:
@@ -149,21 +187,48 @@ func (db *DB) IsPostgres() bool { return db.Dialect.Name() == "postgres" }
 
 // Query runs a read outside any transaction, on the read pool.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st, err := db.readStmt(ctx, query); err != nil || st != nil {
+		if err != nil {
+			return nil, err
+		}
+		return st.QueryContext(ctx, args...)
+	}
 	return db.reader.QueryContext(ctx, db.Dialect.Rebind(query), args...)
 }
 
 // QueryRow runs a single-row read outside any transaction, on the read pool.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st, err := db.readStmt(ctx, query); err == nil && st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return db.reader.QueryRowContext(ctx, db.Dialect.Rebind(query), args...)
+}
+
+// readStmt is SQLite's cached read statement for query; nil on PostgreSQL, whose driver
+// caches its own, and when the cache is full.
+func (db *DB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if db.sqliteWriter == nil {
+		return nil, nil
+	}
+	return db.readStmts.get(query, func(q string) (*sql.Stmt, error) { return db.reader.PrepareContext(ctx, q) })
 }
 
 // Tx is a transaction. Its Now is the clock reading taken when it began, so every row written
 // in one use case carries the same time.
 type Tx struct {
 	db   *DB
-	conn *sql.Conn
+	conn conn      // raw, or read on SQLite
+	raw  *sql.Conn // the connection a write (and any PostgreSQL) transaction runs on
+	read *sql.Tx   // a SQLite read transaction, database/sql's own so cached statements bind to it
 	held *heldConn // SQLite's write connection with its statement cache; nil otherwise
 	now  time.Time
+}
+
+// conn is what a transaction runs statements on.
+type conn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // Now is the time the transaction began, in UTC.
@@ -205,13 +270,21 @@ func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 	return tx.conn.QueryRowContext(ctx, tx.db.Dialect.Rebind(query), args...)
 }
 
-// cached is the prepared statement for query on SQLite's write connection, or nil where
-// statements are not cached (reads, PostgreSQL — whose driver caches its own — or a full cache).
+// cached is the prepared statement for query on SQLite's write connection or in a SQLite read
+// transaction, or nil where statements are not cached (PostgreSQL, whose driver caches its
+// own, or a full cache).
 func (tx *Tx) cached(ctx context.Context, query string) (*sql.Stmt, error) {
-	if tx.held == nil {
-		return nil, nil
+	switch {
+	case tx.held != nil:
+		return tx.held.stmt(ctx, query)
+	case tx.read != nil:
+		st, err := tx.db.readStmt(ctx, query)
+		if err != nil || st == nil {
+			return nil, err
+		}
+		return tx.read.StmtContext(ctx, st), nil
 	}
-	return tx.held.stmt(ctx, query)
+	return nil, nil
 }
 
 // Insert runs an INSERT and returns the id the database gave the new row. The statement must
@@ -235,7 +308,7 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 		return ctx.Err()
 	}
 	defer func() { db.sqliteWriter <- held }()
-	tx := &Tx{db: db, conn: held.conn, held: held, now: db.Now().UTC()}
+	tx := &Tx{db: db, conn: held.conn, raw: held.conn, held: held, now: db.Now().UTC()}
 	err := tx.inTransaction(ctx, db.Dialect.beginWrite(), fn)
 	if errors.Is(err, driver.ErrBadConn) {
 		// The connection could not roll back and was discarded; open a fresh one in its place.
@@ -248,7 +321,32 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 
 // Read runs fn in a read-only transaction that sees one snapshot of the database.
 func (db *DB) Read(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.sqliteWriter != nil {
+		return db.readSQLite(ctx, fn)
+	}
 	return db.run(ctx, db.reader, db.Dialect.beginRead(), fn)
+}
+
+// readSQLite runs fn in a database/sql transaction on the read pool, so that the statements it
+// runs are prepared once per connection rather than parsed on every call.
+func (db *DB) readSQLite(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	read, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			read.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			read.Rollback()
+		}
+	}()
+	if err := fn(&Tx{db: db, conn: read, read: read, now: db.Now().UTC()}); err != nil {
+		return err
+	}
+	return read.Commit()
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, begin string, fn func(tx *Tx) error) error {
@@ -257,7 +355,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, begin string, fn func(tx *T
 		return fmt.Errorf("store: get connection: %w", err)
 	}
 	defer conn.Close()
-	tx := &Tx{db: db, conn: conn, now: db.Now().UTC()}
+	tx := &Tx{db: db, conn: conn, raw: conn, now: db.Now().UTC()}
 	return tx.inTransaction(ctx, begin, fn)
 }
 
@@ -290,7 +388,7 @@ func (tx *Tx) inTransaction(ctx context.Context, begin string, fn func(tx *Tx) e
 // discards the connection and returns driver.ErrBadConn.
 func (tx *Tx) rollback() error {
 	if _, err := tx.conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
-		tx.conn.Raw(func(any) error { return driver.ErrBadConn })
+		tx.raw.Raw(func(any) error { return driver.ErrBadConn })
 		return fmt.Errorf("store: rollback: %w: %w", err, driver.ErrBadConn)
 	}
 	return nil
@@ -299,7 +397,10 @@ func (tx *Tx) rollback() error {
 // Raw gives fn the driver's own connection inside the transaction: *pgx.Conn on PostgreSQL,
 // *sqlite3.Conn on SQLite. Bulk loads use it.
 func (tx *Tx) Raw(fn func(driverConn any) error) error {
-	return tx.conn.Raw(func(dc any) error {
+	if tx.raw == nil {
+		return errors.New("store: no raw connection in a read transaction")
+	}
+	return tx.raw.Raw(func(dc any) error {
 		if c, ok := dc.(*stdlib.Conn); ok {
 			return fn(c.Conn())
 		}
