@@ -474,8 +474,24 @@ var authzRoutes = map[string]entry{
 	"POST /appraisal/cycles/{id}/compute":               {perm: appraisal.PermManage, on: onCycle},
 	"POST /appraisal/cycles/{id}/ties":                  {perm: appraisal.PermManage, on: onCycle, body: "pool=staff&reason=矩阵", ok: http.StatusConflict},
 	"POST /appraisal/cycles/{id}/links":                 {perm: appraisal.PermManage, on: onCycle, body: "count=0", ok: http.StatusBadRequest},
-	"GET /appraisal/rate/{token}":                       {public: true},
-	"POST /appraisal/rate/{token}":                      {public: true},
+	// The forms of the quarter: the appraisee's own page, task lists, rating forms, 复核 answers, 督促整改.
+	"GET /appraisal/mine":                        {perm: appraisal.PermSelf},
+	"GET /appraisal/mine/{id}":                   {perm: appraisal.PermSelf, on: onCycle, ok: http.StatusSeeOther, except: ownCycle(http.StatusOK)}, // staff who see the cycle go to its page
+	"POST /appraisal/mine/{id}/summary":          {perm: appraisal.PermSelf, on: onCycle, body: "body=", ok: http.StatusBadRequest, except: ownCycle(http.StatusBadRequest)},
+	"POST /appraisal/mine/{id}/review":           {perm: appraisal.PermSelf, on: onCycle, body: "reason=", ok: http.StatusBadRequest, except: ownCycle(http.StatusBadRequest)},
+	"POST /appraisal/tasks/{id}/report":          {perm: appraisal.PermSelf, on: onTask, body: "completion=", ok: http.StatusBadRequest, staffRefused: true},
+	"GET /appraisal/cycles/{id}/tasks":           {perm: appraisal.PermView, on: onCycle},
+	"POST /appraisal/cycles/{id}/tasks":          {perm: appraisal.PermManage, on: onCycle, body: "person_id={person}&dimension=bogus&title=矩阵新任务&standard=x&weight=1&base_score=90", ok: http.StatusBadRequest},
+	"POST /appraisal/tasks/{id}/assess":          {perm: appraisal.PermRate, on: onTask, body: "met=0&score=-1", ok: http.StatusBadRequest},
+	"GET /appraisal/cycles/{id}/rate":            {perm: appraisal.PermView, on: onCycle, query: "party=leader"},
+	"POST /appraisal/cycles/{id}/rate":           {perm: appraisal.PermView, on: onCycle, body: "party=hr&person_id={person}&de=101&neng=90&qin=90&ji=90&lian=90", ok: http.StatusBadRequest, except: map[string]int{"reviewer/own": http.StatusForbidden}},
+	"POST /appraisal/cycles/{id}/reviews/answer": {perm: appraisal.PermManage, on: onCycle, body: "person_id={person}&answer=", ok: http.StatusBadRequest},
+	"GET /appraisal/rectifications":              {perm: appraisal.PermView, on: onPlace, query: "org_id={org}"},
+	"POST /appraisal/rectifications":             {perm: appraisal.PermManage, on: onPlace, body: "org_id={org}&issue=&due_on=bogus", ok: http.StatusBadRequest},
+	"POST /appraisal/rectifications/{id}/answer": {perm: appraisal.PermManage, on: onRect, body: "answer=", ok: http.StatusBadRequest},
+	"POST /appraisal/rectifications/{id}/close":  {perm: appraisal.PermManage, on: onRect, ok: http.StatusConflict},
+	"GET /appraisal/rate/{token}":                {public: true},
+	"POST /appraisal/rate/{token}":               {public: true},
 }
 
 // checkRouteTable fails the test for a route without an entry, an entry without a route, and
