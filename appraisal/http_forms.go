@@ -17,6 +17,7 @@ import (
 // call and, when refused, comes back with the complaint next to its fields.
 func (h *Handlers) registerForms() {
 	s := h.srv
+	h.registerResults()
 	s.Menu(web.NavItem{Key: "appraisal-mine", Label: "我的考核", Href: "/appraisal/mine", Perm: PermSelf, Order: 51})
 	s.Page("GET /appraisal/mine", PermSelf, h.minePage)
 	s.Page("GET /appraisal/mine/{id}", PermSelf, h.mineCyclePage)

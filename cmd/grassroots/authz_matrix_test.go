@@ -490,8 +490,22 @@ var authzRoutes = map[string]entry{
 	"POST /appraisal/rectifications":             {perm: appraisal.PermManage, on: onPlace, body: "org_id={org}&issue=&due_on=bogus", ok: http.StatusBadRequest},
 	"POST /appraisal/rectifications/{id}/answer": {perm: appraisal.PermManage, on: onRect, body: "answer=", ok: http.StatusBadRequest},
 	"POST /appraisal/rectifications/{id}/close":  {perm: appraisal.PermManage, on: onRect, ok: http.StatusConflict},
-	"GET /appraisal/rate/{token}":                {public: true},
-	"POST /appraisal/rate/{token}":               {public: true},
+	// Results in use: a person's year, a unit's year, the export, the imports (a PNG is refused).
+	"GET /appraisal/people/{id}":                      {perm: appraisal.PermSelf, on: onPerson, seenWith: appraisal.PermView, except: map[string]int{"member/own": http.StatusOK}},
+	"GET /api/v1/appraisal/people/{id}/history":       {perm: appraisal.PermSelf, on: onPerson, seenWith: appraisal.PermView, except: map[string]int{"member/own": http.StatusOK}},
+	"GET /appraisal/units/{id}":                       {perm: appraisal.PermView, on: onPlace},
+	"GET /api/v1/appraisal/units/{id}/year":           {perm: appraisal.PermView, on: onPlace},
+	"GET /appraisal/units/{id}/results.xlsx":          {perm: appraisal.PermView, on: onPlace},
+	"GET /api/v1/appraisal/units/{id}/results.xlsx":   {perm: appraisal.PermView, on: onPlace},
+	"GET /appraisal/cycles/{id}/import":               {perm: appraisal.PermManage, on: onCycle},
+	"GET /appraisal/cycles/{id}/roster.xlsx":          {perm: appraisal.PermManage, on: onCycle},
+	"GET /appraisal/cycles/{id}/tasks.xlsx":           {perm: appraisal.PermManage, on: onCycle},
+	"POST /appraisal/cycles/{id}/import/roster":       {perm: appraisal.PermManage, on: onCycle, upload: "file", ok: http.StatusBadRequest},
+	"POST /appraisal/cycles/{id}/import/tasks":        {perm: appraisal.PermManage, on: onCycle, upload: "file", ok: http.StatusBadRequest},
+	"POST /api/v1/appraisal/cycles/{id}/roster":       {perm: appraisal.PermManage, on: onCycle, upload: "file", ok: http.StatusBadRequest},
+	"POST /api/v1/appraisal/cycles/{id}/tasks/import": {perm: appraisal.PermManage, on: onCycle, upload: "file", ok: http.StatusBadRequest},
+	"GET /appraisal/rate/{token}":                     {public: true},
+	"POST /appraisal/rate/{token}":                    {public: true},
 }
 
 // checkRouteTable fails the test for a route without an entry, an entry without a route, and
