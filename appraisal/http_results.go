@@ -127,9 +127,11 @@ var gradeColours = []string{"#b71c1c", "#ef6c00", "#f9a825", "#757575"}
 func (py PoolYear) Chart() chartOption {
 	var series []any
 	for i, g := range Grades() {
-		data := make([]int, 4)
+		data := make([]any, 4) // null where none: no empty segment, no "0" label
 		for q := range 4 {
-			data[q] = py.Counts[q][i]
+			if n := py.Counts[q][i]; n > 0 {
+				data[q] = n
+			}
 		}
 		series = append(series, map[string]any{"name": string(g), "type": "bar", "stack": "grades", "data": data,
 			"label": map[string]any{"show": true, "formatter": "{c}"}})
