@@ -212,3 +212,34 @@ func TestRosterAndTaskImports(t *testing.T) {
 		wantErr(t, "tasks after step 1", err, errs.KindConflict, "制定目标任务")
 	})
 }
+
+// TestReviewSurvivesReopening: a grade changed on review stands when the district reopens the
+// filed quarter at step 5 and HR computes again, in the results and in the pool's counts.
+func TestReviewSurvivesReopening(t *testing.T) {
+	each(t, func(t *testing.T, w *world) {
+		c := w.publish(t, "2026Q3", map[string]int64{"局长": 95, "副局长": 88, "党组成员": 80,
+			"一号": 95, "二号": 93, "三号": 85, "四号": 70, "五号": 82, "六号": 81})
+		must[Review](t)(w.svc.RequestReview(ctx, w.member, c.ID, ReviewRequest{Reason: "请复核"}))
+		must[Review](t)(w.svc.AnswerReview(ctx, w.hr, c.ID, AnswerInput{PersonID: w.people["一号"], Grade: "较好", Answer: "经复核，评为较好"}))
+		w.now = w.now.AddDate(0, 0, 14) // the 复核 window has passed
+		must[Progress](t)(w.svc.CloseStep(ctx, w.hr, c.ID, StepInput{Step: StepFeedback}))
+		must[Progress](t)(w.svc.CloseStep(ctx, w.hr, c.ID, StepInput{Step: StepFiling}))
+		must[Progress](t)(w.svc.Reopen(ctx, w.districtAdmin, c.ID, ReopenInput{Step: StepHR, Reason: "补录一项加分"}))
+
+		check := func(when string, sum Summary) {
+			t.Helper()
+			res := must[[]Result](t)(w.svc.Results(ctx, w.hr, ResultFilter{CycleID: c.ID, PersonID: w.people["一号"]}))
+			if len(res) != 1 || res[0].Grade != GradeFair || res[0].Status != StatusReviewed {
+				t.Fatalf("%s: 一号 = %+v", when, res)
+			}
+			for _, p := range sum.Pools {
+				if p.Pool == PoolStaff && (p.Counts[GradeGood] != 1 || p.Counts[GradeFair] != 4) {
+					t.Errorf("%s: staff counts = %v, want 1 好 (二号) and 4 较好", when, p.Counts)
+				}
+			}
+		}
+		check("recomputed", must[Summary](t)(w.svc.ComputeResults(ctx, w.hr, c.ID)))
+		must[Progress](t)(w.svc.CloseStep(ctx, w.hr, c.ID, StepInput{Step: StepHR}))
+		check("step 5 closed again", *must[Cycle](t)(w.svc.GetCycle(ctx, w.hr, c.ID)).Summary)
+	})
+}
