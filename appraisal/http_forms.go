@@ -280,6 +280,12 @@ type ratingView struct {
 	Failed int64 // the person whose rating was refused
 }
 
+// Rated reports whether the caller has rated the person before.
+func (rv ratingView) Rated(personID int64) bool {
+	_, ok := rv.Given[personID]
+	return ok
+}
+
 // Value is what the form shows in a box: the refused input, else the score given before.
 func (rv ratingView) Value(v web.View, personID int64, d Dim) string {
 	if rv.Failed == personID {

@@ -80,7 +80,11 @@ func TestQuarterInTheBrowser(t *testing.T) {
 
 		// Step 4: the director's form; a score of 101 is refused at its box.
 		rate := page + "/rate?party=leader"
-		shows(t, "leader's form", leader.get(rate), http.StatusOK, "主管领导评价", "甲", "丙")
+		r = leader.get(rate)
+		shows(t, "leader's form", r, http.StatusOK, "主管领导评价", "甲", "丙")
+		if strings.Contains(r.body, "已评") || strings.Contains(r.body, fmt.Sprintf(`name="person_id" value="%d"`, s.people["局长"])) {
+			t.Errorf("the director's form before rating shows 已评 or a form for himself")
+		}
 		scores := func(name string, v int) url.Values {
 			f := url.Values{"party": {"leader"}, "person_id": {fmt.Sprint(s.people[name])}}
 			for _, d := range appraisal.Dims() {
