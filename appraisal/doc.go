@@ -63,7 +63,8 @@
 // everyone; closing 5 computes, needs no pending tie, publishes the results and opens the
 // review (复核) window of ReviewDays working days (weekends and the policy's Holidays do not
 // count); an appraisee asks once within it, HR upholds or changes the grade (a 好 only
-// within the pool's quota) with the answer recorded; closing 6 needs every request answered
+// within the pool's quota) with the answer recorded, and a grade so changed stands when the quarter
+// is reopened and computed again; closing 6 needs every request answered
 // and the window past; closing 7 files an immutable snapshot (ap_filings, append-only) with
 // its SHA-256, checked again whenever filings are read. After filing every write is refused
 // until the organisation above the unit reopens it at a step with a reason (ap_reopens); the
@@ -76,4 +77,12 @@
 // quota as the results stand (reviews included), filings missing after their deadline, and
 // uniform scoring (oversight.go). It issues rectification orders (督促整改) to a unit below
 // it; the unit answers, and the organisation above closes the answered order.
+//
+// # Results in use
+//
+// Published results (step 5 closed) are what the quarter's grades are used for
+// (results_use.go): a person's year with the annual proposal under the policy's annual rule,
+// a unit's year pool by pool with the annual 优秀 quota, and an Excel export for promotion
+// review with every number of the breakdown. HR keeps the quarter's roster and target task
+// lists in Excel too: imports are all or nothing with an error report (excel.go).
 package appraisal

@@ -147,6 +147,10 @@ func compute(ctx context.Context, tx *store.Tx, c cycleRef) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
+	reviewed, err := changedOnReview(ctx, tx, c.id)
+	if err != nil {
+		return sum, err
+	}
 	names := map[int64]string{}
 	for _, a := range people {
 		names[a.PersonID] = a.Name
@@ -193,6 +197,13 @@ func compute(ctx context.Context, tx *store.Tx, c cycleRef) (Summary, error) {
 		}
 		for _, o := range g.Outcomes {
 			b := byID[o.PersonID].Breakdown
+			// A grade changed on review (复核) stands when the quarter is computed again after
+			// a reopening: it is HR's recorded decision, not an input of the score.
+			if grade, ok := reviewed[o.PersonID]; ok && o.Grade != "" && grade != o.Grade {
+				ps.Counts[o.Grade]--
+				ps.Counts[grade]++
+				o.Grade, o.Status = grade, StatusReviewed
+			}
 			breakdown, err := json.Marshal(b)
 			if err != nil {
 				return sum, err
@@ -212,6 +223,25 @@ func compute(ctx context.Context, tx *store.Tx, c cycleRef) (Summary, error) {
 	}
 	_, err = tx.Exec(ctx, `UPDATE ap_cycles SET summary = ?, computed_at = ? WHERE id = ?`, string(data), now, c.id)
 	return sum, err
+}
+
+// changedOnReview is the grades a cycle's answered reviews changed, by person.
+func changedOnReview(ctx context.Context, q querier, cycleID int64) (map[int64]Grade, error) {
+	rows, err := q.Query(ctx, `SELECT person_id, new_grade FROM ap_reviews WHERE cycle_id = ? AND state = ?`, cycleID, ReviewChanged)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]Grade{}
+	for rows.Next() {
+		var id int64
+		var g Grade
+		if err := rows.Scan(&id, &g); err != nil {
+			return nil, err
+		}
+		out[id] = g
+	}
+	return out, rows.Err()
 }
 
 func tieDecisions(ctx context.Context, q querier, cycleID int64) (map[int64]bool, error) {

@@ -25,6 +25,7 @@ func (h *Handlers) registerPages() {
 	s.Page("GET /appraisal/oversight", PermView, h.oversightPage)
 	s.Public("GET /appraisal/rate/{token}", "干部群众测评表（手机）", h.ratePage)
 	s.Public("POST /appraisal/rate/{token}", "提交干部群众测评", h.rateSubmit)
+	h.registerForms()
 }
 
 // homePage lists the cycles in the caller's care.
@@ -83,6 +84,8 @@ type cycleView struct {
 	Links   []IssuedLink
 	Stats   LinkStats
 	Manage  bool
+	Reviews []Review
+	Grades  []Grade
 }
 
 func (h *Handlers) cyclePage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -98,7 +101,10 @@ func (h *Handlers) renderCycle(w http.ResponseWriter, r *http.Request, p *auth.P
 	if err != nil {
 		return err
 	}
-	data := cycleView{Cycle: c, Links: links}
+	data := cycleView{Cycle: c, Links: links, Grades: Grades()}
+	if data.Reviews, err = h.svc.Reviews(r.Context(), p, id); err != nil {
+		return err
+	}
 	if c.Summary != nil {
 		results, err := h.svc.Results(r.Context(), p, ResultFilter{CycleID: id})
 		if err != nil {
@@ -291,6 +297,10 @@ func (h *Handlers) stepSubmit(w http.ResponseWriter, r *http.Request, p *auth.Pr
 // oversightPage is the district's page of its units' quarter: ?org_id=&quarter= (the current
 // quarter and the caller's own organisation by default).
 func (h *Handlers) oversightPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	return h.renderOversight(w, r, p, http.StatusOK, web.View{Form: r.URL.Query()})
+}
+
+func (h *Handlers) renderOversight(w http.ResponseWriter, r *http.Request, p *auth.Principal, status int, v web.View) error {
 	q := r.URL.Query()
 	orgID, err := web.QueryID(r, "org_id")
 	if err != nil {
@@ -308,6 +318,6 @@ func (h *Handlers) oversightPage(w http.ResponseWriter, r *http.Request, p *auth
 	if err != nil {
 		return err
 	}
-	v := web.View{Title: out.OrgName + " · " + out.QuarterLabel + "平时考核监督", Active: "appraisal", Data: out, Form: q}
-	return h.srv.Render(w, r, http.StatusOK, h.t, "oversight", v)
+	v.Title, v.Active, v.Data = out.OrgName+" · "+out.QuarterLabel+"平时考核监督", "appraisal", out
+	return h.srv.Render(w, r, status, h.t, "oversight", v)
 }

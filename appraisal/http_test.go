@@ -31,7 +31,7 @@ var migrations = []store.Migrations{audit.Migrations, org.Migrations, auth.Migra
 
 // server is 西山区 with 西山区财政局 (a director, a deputy and three staff) and
 // 西山区发展和改革局; accounts: zuzhibu (district org admin), renshi (unit admin of the bureau),
-// juzhang (reviewer, the director), fgj (unit admin of the other bureau).
+// juzhang (reviewer, the director), fgj (unit admin of the other bureau), jia (member, 甲).
 type server struct {
 	ts                  *httptest.Server
 	srv                 *web.Server
@@ -85,7 +85,8 @@ func newServer(t *testing.T, db *store.DB) *server {
 		o      org.Org
 		person int64
 	}{{"zuzhibu", auth.RoleOrgAdmin, s.district, 0}, {"renshi", auth.RoleUnitAdmin, s.unit, 0},
-		{"juzhang", auth.RoleReviewer, s.unit, s.people["局长"]}, {"fgj", auth.RoleUnitAdmin, s.fgj, 0}} {
+		{"juzhang", auth.RoleReviewer, s.unit, s.people["局长"]}, {"fgj", auth.RoleUnitAdmin, s.fgj, 0},
+		{"jia", auth.RoleMember, s.unit, s.people["甲"]}} {
 		if _, _, err := authSvc.CreateUser(t.Context(), sys, auth.NewUser{Username: a.user, DisplayName: a.user, Password: password,
 			PersonID: a.person, Grants: []auth.GrantInput{{Role: a.role, OrgID: a.o.ID}}}); err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 
+	"grassroots/appraisal"
 	"grassroots/audit"
 	"grassroots/auth"
 	"grassroots/errs"
@@ -38,13 +39,19 @@ type builder struct {
 	county    org.Org
 	retirees  []org.Person
 	staff     map[string]*auth.Principal // by user name
+	// Routine appraisal in 西山区.
+	db         *store.DB
+	ap         *appraisal.Service
+	xsDistrict org.Org
+	xsUnits    []xsUnit
 }
 
 // SeedIfEmpty builds the demo world when the database has no organisation yet. Demo accounts
 // get password when it is set, otherwise a generated one each (changed at first login).
 func SeedIfEmpty(ctx context.Context, db *store.DB, password string) ([]Account, bool, error) {
 	b := &builder{ctx: ctx, orgs: org.NewService(db), auth: auth.NewService(db), sys: auth.System(),
-		names: newNamer(), password: password, pb: passbook.NewService(db), staff: map[string]*auth.Principal{}}
+		names: newNamer(), password: password, pb: passbook.NewService(db), staff: map[string]*auth.Principal{},
+		db: db, ap: appraisal.NewService(db)}
 	roots, err := b.orgs.Children(ctx, b.sys, 0, true)
 	if err != nil {
 		return nil, false, err
@@ -100,7 +107,10 @@ func (b *builder) build() error {
 			return err
 		}
 	}
-	return b.redPassbook()
+	if err := b.redPassbook(); err != nil {
+		return err
+	}
+	return b.xishanAppraisal()
 }
 
 func (b *builder) org(parent *org.Org, name string, kind org.Kind, code string) (org.Org, error) {
@@ -155,17 +165,30 @@ func (b *builder) post(p org.Person, o org.Org, position, since string) error {
 
 // account opens a demo sign-in for a person with one role on one organisation.
 func (b *builder) account(username string, role auth.RoleKey, o org.Org, person org.Person) error {
-	u, generated, err := b.auth.CreateUser(b.ctx, b.sys, auth.NewUser{
-		Username: username, DisplayName: person.Name, PersonID: person.ID, Password: b.password,
-		Grants: []auth.GrantInput{{Role: role, OrgID: o.ID}},
-	})
+	_, err := b.user(username, person.Name, role, o, person.ID, true)
+	return err
+}
+
+// user opens a sign-in with one role on one organisation, for a person or none. Listed
+// accounts are the demo's, printed at the first start (with the operator's password when
+// set); the others belong to the story (the other bureaus' HR officers and directors) and get
+// a generated password nobody is shown, to be reset by an administrator.
+func (b *builder) user(username, display string, role auth.RoleKey, o org.Org, personID int64, listed bool) (*auth.Principal, error) {
+	in := auth.NewUser{Username: username, DisplayName: display, PersonID: personID, Grants: []auth.GrantInput{{Role: role, OrgID: o.ID}}}
+	if listed {
+		in.Password = b.password
+	}
+	u, generated, err := b.auth.CreateUser(b.ctx, b.sys, in)
 	if err != nil {
-		return fmt.Errorf("account %s: %w", username, err)
+		return nil, fmt.Errorf("account %s: %w", username, err)
 	}
 	r, _ := auth.LookupRole(role)
-	b.accounts = append(b.accounts, Account{Username: username, Role: r.Name, Org: o.Name, Password: generated})
+	if listed {
+		b.accounts = append(b.accounts, Account{Username: username, Role: r.Name, Org: o.Name, Password: generated})
+	}
 	// The demo acts as this user where the story needs a person (a reviewer, a member).
-	b.staff[username] = &auth.Principal{UserID: u.ID, Username: username, PersonID: person.ID,
+	p := &auth.Principal{UserID: u.ID, Username: username, PersonID: personID,
 		Grants: []auth.Grant{{Role: r, OrgID: o.ID, OrgPath: o.Path, OrgName: o.Name}}}
-	return nil
+	b.staff[username] = p
+	return p, nil
 }

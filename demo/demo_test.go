@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"grassroots/appraisal"
 	"grassroots/audit"
 	"grassroots/auth"
 	"grassroots/demo"
@@ -29,8 +30,8 @@ func TestDemoWorld(t *testing.T) {
 		if err != nil || !seeded {
 			t.Fatalf("seed = %v, %v", seeded, err)
 		}
-		if len(accounts) != 5 {
-			t.Fatalf("demo accounts = %d, want 5", len(accounts))
+		if len(accounts) != 8 {
+			t.Fatalf("demo accounts = %d, want 8", len(accounts))
 		}
 		for _, a := range accounts {
 			if a.Password == "" {
@@ -105,17 +106,19 @@ func TestDemoWorld(t *testing.T) {
 			t.Fatalf("demo ledger: %v %v", found, err)
 		}
 
+		checkXishan(t, db, xishan)
+
 		if _, seeded, err := demo.SeedIfEmpty(ctx, db, ""); err != nil || seeded {
 			t.Fatalf("second seed = %v, %v; want no-op", seeded, err)
 		}
 		if _, err := audit.Verify(ctx, db); err != nil {
 			t.Fatalf("audit chain after seeding: %v", err)
 		}
-	}, audit.Migrations, org.Migrations, auth.Migrations, passbook.Migrations)
+	}, audit.Migrations, org.Migrations, auth.Migrations, passbook.Migrations, appraisal.Migrations)
 }
 
 func TestInterruptedSeedIsNamed(t *testing.T) {
-	db := storetest.SQLite(t, audit.Migrations, org.Migrations, auth.Migrations, passbook.Migrations)
+	db := storetest.SQLite(t, audit.Migrations, org.Migrations, auth.Migrations, passbook.Migrations, appraisal.Migrations)
 	ctx, stop := context.WithCancel(context.Background())
 	calls := 0
 	db.Now = func() time.Time { // the seed is stopped after its first few dozen transactions
@@ -132,11 +135,68 @@ func TestInterruptedSeedIsNamed(t *testing.T) {
 		t.Fatalf("starting again on half a world: %v, %v", seeded, err)
 	}
 
-	plain := storetest.SQLite(t, audit.Migrations, org.Migrations, auth.Migrations, passbook.Migrations)
+	plain := storetest.SQLite(t, audit.Migrations, org.Migrations, auth.Migrations, passbook.Migrations, appraisal.Migrations)
 	if _, err := org.NewService(plain).CreateOrg(context.Background(), auth.System(), org.OrgInput{Name: "元阳县", Kind: org.KindCounty}); err != nil {
 		t.Fatal(err)
 	}
 	if _, seeded, err := demo.SeedIfEmpty(context.Background(), plain, ""); seeded || err != nil {
 		t.Fatalf("a database of real organisations: %v, %v", seeded, err)
+	}
+}
+
+// checkXishan: 西山区's year of routine appraisal, as the district and the units see it.
+func checkXishan(t *testing.T, db *store.DB, xishan org.Org) {
+	t.Helper()
+	ctx, sys, ap := context.Background(), auth.System(), appraisal.NewService(db)
+	today := time.Now().In(store.Shanghai)
+	thisQ := appraisal.Quarter{Year: today.Year(), Q: (int(today.Month()) + 2) / 3}
+	cycles, _, err := ap.ListCycles(ctx, sys, appraisal.CycleFilter{OrgID: xishan.ID, Limit: 100})
+	if err != nil || len(cycles) != 20 {
+		t.Fatalf("西山区 cycles = %d, %v; want 4 bureaus × (4 filed quarters + this one)", len(cycles), err)
+	}
+	filed, uniform, hits, reviews := 0, 0, 0, 0
+	for _, c := range cycles {
+		full, err := ap.GetCycle(ctx, sys, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Quarter == thisQ.String() {
+			if full.Progress.Step != appraisal.StepSummary {
+				t.Errorf("%s %s is at step %d, want 个人小结", c.OrgName, c.Quarter, full.Progress.Step)
+			}
+			continue
+		}
+		if full.Progress.Filed {
+			filed++
+		}
+		if fs, err := ap.Filings(ctx, sys, c.ID); err != nil || len(fs) != 1 || !fs[0].Intact {
+			t.Errorf("%s %s filings = %+v, %v", c.OrgName, c.Quarter, fs, err)
+		}
+		if full.Summary != nil {
+			uniform += len(full.Summary.UniformRaters)
+		}
+		results, err := ap.Results(ctx, sys, appraisal.ResultFilter{CycleID: c.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range results {
+			for _, a := range r.Breakdown.Adjustments {
+				if a.Negative {
+					hits++
+				}
+			}
+		}
+		rs, err := ap.Reviews(ctx, sys, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reviews += len(rs)
+	}
+	if filed != 16 || uniform != 1 || hits != 1 || reviews != 1 {
+		t.Errorf("西山区: %d filed, %d uniform raters, %d negative-list hits, %d reviews; want 16, 1, 1, 1", filed, uniform, hits, reviews)
+	}
+	over, err := ap.Oversight(ctx, sys, xishan.ID, cycles[len(cycles)-1].Quarter)
+	if err != nil || len(over.Units) != 4 || over.Counts["filed"] != 4 {
+		t.Errorf("oversight of the first quarter = %+v, %v", over.Counts, err)
 	}
 }

@@ -107,7 +107,10 @@ func (b *builder) yuanyang(province org.Org) error {
 }
 
 // xishan is the routine-appraisal district: four government units of twenty civil servants,
-// each led by a director and two deputies, with an HR officer.
+// each led by a director and two deputies, with an HR officer. The district's organisation
+// department (xishan_zzb), 财政局's HR office (xishan_czj), its director (xishan_juzhang) and
+// one of its civil servants (xishan_keyuan) are demo accounts; the other bureaus' HR officers
+// and directors have accounts of their own for the appraisal story.
 func (b *builder) xishan(province org.Org) error {
 	district, err := b.chain(province,
 		org.OrgInput{Name: "昆明市", Kind: org.KindPrefecture, DivisionCode: "530100000000"},
@@ -115,9 +118,13 @@ func (b *builder) xishan(province org.Org) error {
 	if err != nil {
 		return err
 	}
-	units := []string{"西山区发展和改革局", "西山区财政局", "西山区人力资源和社会保障局", "西山区市场监督管理局"}
-	for i, name := range units {
-		unit, err := b.org(&district, name, org.KindGovUnit, "")
+	b.xsDistrict = district
+	if _, err := b.user("xishan_zzb", "西山区委组织部", auth.RoleOrgAdmin, district, 0, true); err != nil {
+		return err
+	}
+	units := []struct{ name, code string }{{"西山区发展和改革局", "fgj"}, {"西山区财政局", "czj"}, {"西山区人力资源和社会保障局", "rsj"}, {"西山区市场监督管理局", "scj"}}
+	for _, un := range units {
+		unit, err := b.org(&district, un.name, org.KindGovUnit, "")
 		if err != nil {
 			return err
 		}
@@ -125,8 +132,8 @@ func (b *builder) xishan(province org.Org) error {
 		if err != nil {
 			return err
 		}
+		xu := xsUnit{org: unit, merit: map[int64]int64{}}
 		leaders := []string{"局长", "副局长", "副局长"}
-		var hr org.Person
 		for j := range 20 {
 			spec := personSpec{region: "530112", minAge: 24, maxAge: 58, party: b.names.chance(0.8), categories: []string{"在职", "公务员"}}
 			home := unit
@@ -139,23 +146,44 @@ func (b *builder) xishan(province org.Org) error {
 			if err != nil {
 				return err
 			}
+			xu.people = append(xu.people, p)
+			xu.merit[p.ID] = 66 + int64(b.names.rng.IntN(30))
+			if j < len(leaders) {
+				xu.merit[p.ID] += 4
+			}
 			switch {
 			case j < len(leaders):
 				if err := b.post(p, unit, leaders[j], "2022-01-01"); err != nil {
 					return err
 				}
 			case j == len(leaders):
-				hr = p
 				if err := b.post(p, unit, "组织人事干部", "2022-01-01"); err != nil {
 					return err
 				}
 			}
 		}
-		if i == 1 {
-			if err := b.account("xishan_czj", auth.RoleUnitAdmin, unit, hr); err != nil {
+		director, hr := xu.people[0], xu.people[len(leaders)]
+		listed := un.code == "czj"
+		hrName := "xishan_" + un.code
+		if !listed {
+			hrName += "_renshi"
+		}
+		if xu.hr, err = b.user(hrName, hr.Name, auth.RoleUnitAdmin, unit, hr.ID, listed); err != nil {
+			return err
+		}
+		dirName := "xishan_juzhang"
+		if !listed {
+			dirName = "xishan_" + un.code + "_juzhang"
+		}
+		if xu.director, err = b.user(dirName, director.Name, auth.RoleReviewer, unit, director.ID, listed); err != nil {
+			return err
+		}
+		if listed {
+			if _, err := b.user("xishan_keyuan", xu.people[5].Name, auth.RoleMember, unit, xu.people[5].ID, true); err != nil {
 				return err
 			}
 		}
+		b.xsUnits = append(b.xsUnits, xu)
 	}
 	return nil
 }

@@ -44,7 +44,7 @@ func TestServeDemo(t *testing.T) {
 		if u, ok := strings.CutPrefix(line, "grassroots 已启动："); ok {
 			url = u
 		}
-		if strings.Contains(line, "xishan_czj") { // the last demo account
+		if strings.Contains(line, "xishan_keyuan") { // the last demo account
 			break
 		}
 	}
@@ -52,7 +52,7 @@ func TestServeDemo(t *testing.T) {
 	if url == "" {
 		t.Fatalf("serve printed no URL:\n%s", printed)
 	}
-	for _, want := range []string{"管理员用户名：admin", "管理员初始密码", "shequ_shenhe"} {
+	for _, want := range []string{"管理员用户名：admin", "管理员初始密码", "shequ_shenhe", "xishan_zzb", "xishan_czj", "xishan_juzhang"} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("serve output lacks %q:\n%s", want, printed)
 		}
