@@ -117,6 +117,9 @@ func TestQuarterInTheBrowser(t *testing.T) {
 		shows(t, "review without reason", jia.form(mine+"/review", url.Values{"reason": {""}}), http.StatusBadRequest, "请填写申请复核的理由")
 		want(t, "review", jia.form(mine+"/review", url.Values{"reason": {"绩的评定有误"}}), http.StatusSeeOther)
 		shows(t, "cycle page with the review", hr.get(page), http.StatusOK, "复核申请", "绩的评定有误", "答复")
+		if body := hr.get(page).body; strings.Contains(body, "计算考核结果") || strings.Contains(body, "生成干部群众测评链接") {
+			t.Fatal("after step 5 the cycle page still offers to compute results and make rating links")
+		}
 		shows(t, "answer without text", hr.form(page+"/reviews/answer", url.Values{"person_id": {fmt.Sprint(s.people["甲"])}, "grade": {"较好"}}),
 			http.StatusBadRequest, "请填写复核意见")
 		r = hr.form(page+"/reviews/answer", url.Values{"person_id": {fmt.Sprint(s.people["甲"])}, "grade": {"较好"}, "answer": {"经复核，绩的评定应为较好"}})
