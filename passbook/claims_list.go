@@ -168,6 +168,22 @@ func (s *Service) ListClaims(ctx context.Context, p *auth.Principal, f ClaimFilt
 	return out, next, nil
 }
 
+// WaitingForOthers counts the claims in the caller's review scope that wait for someone else's
+// review: the caller's own, those they filed for a member and those they reviewed first. The
+// review queue leaves them out and says how many there are, so that a secretary who enters a
+// community's claims does not read an empty queue as nothing pending.
+func (s *Service) WaitingForOthers(ctx context.Context, p *auth.Principal) (int64, error) {
+	if p.UserID == 0 && p.PersonID == 0 {
+		return 0, nil
+	}
+	cond, args := claimScope(p, PermReview)
+	var n int64
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*)`+claimFrom+` WHERE `+cond+` AND c.state IN (?, ?)
+		AND (pb.person_id = ? OR COALESCE(c.submitted_by, 0) = ? OR COALESCE(c.reviewed_by, 0) = ?)`,
+		append(args, ClaimSubmitted, ClaimReviewed, p.PersonID, p.UserID, p.UserID)...).Scan(&n)
+	return n, err
+}
+
 // claimWhere turns a filter into SQL conditions inside the caller's scope.
 func claimWhere(ctx context.Context, tx *store.Tx, p *auth.Principal, f ClaimFilter) ([]string, []any, error) {
 	perm := PermView

@@ -417,10 +417,15 @@ func (h *Handlers) reviewPage(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	for i, c := range list {
 		rows[i] = reviewRow{Claim: c}
 	}
+	others, err := h.svc.WaitingForOthers(r.Context(), p)
+	if err != nil {
+		return err
+	}
 	data := struct {
-		Rows []reviewRow
-		Next string
-	}{rows, nextLink(r, next)}
+		Rows   []reviewRow
+		Next   string
+		Others int64
+	}{rows, nextLink(r, next), others}
 	return h.render(w, r, http.StatusOK, "review", "审核申报", web.View{Data: data, Form: r.URL.Query()})
 }
 

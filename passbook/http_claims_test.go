@@ -309,6 +309,10 @@ func TestClaimsOverHTTP(t *testing.T) {
 		if r := reviewer.get("/passbook/review"); r.status != 200 || !strings.Contains(r.body, "王大爷") || !strings.Contains(r.body, "李老师") {
 			t.Fatalf("review queue: %d", r.status)
 		}
+		// The staff's queue leaves out the 代录 and says it waits for another reviewer.
+		if r := staff.get("/passbook/review"); r.status != 200 || !strings.Contains(r.body, "另有 1 条申报是您本人的、由您代录的或经您初审的") {
+			t.Fatalf("staff's queue: %d %s", r.status, r.body)
+		}
 		r = reviewer.form(fmt.Sprintf("/passbook/claims/%d/approve", claim.ID), url.Values{}, true)
 		if r.status != 200 || !strings.Contains(r.body, fmt.Sprintf(`id="claim-%d"`, claim.ID)) || !strings.Contains(r.body, "已审核通过") {
 			t.Fatalf("htmx approval: %d %s", r.status, r.body)
