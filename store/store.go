@@ -38,36 +38,65 @@ type DB struct {
 
 // statements is a bounded cache of prepared statements by query.
 type statements struct {
-	mu sync.RWMutex
-	m  map[string]*sql.Stmt
+	mu        sync.RWMutex
+	m         map[string]*sql.Stmt
+	preparing map[string]bool // queries being prepared in the background
 }
 
 // get returns the statement for query prepared by prepare, preparing it on first use, or nil
-// when the cache is full and the query is new.
+// when the cache is full and the query is new. The lock is not held while preparing, which
+// may wait for a connection.
 func (c *statements) get(query string, prepare func(string) (*sql.Stmt, error)) (*sql.Stmt, error) {
 	c.mu.RLock()
 	st, ok := c.m[query]
+	full := len(c.m) >= maxCachedStatements
 	c.mu.RUnlock()
-	if ok {
+	if ok || full {
 		return st, nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.m[query]; ok {
-		return st, nil
-	}
-	if len(c.m) >= maxCachedStatements {
-		return nil, nil
 	}
 	st, err := prepare(query)
 	if err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if had, ok := c.m[query]; ok { // prepared meanwhile by another caller
+		st.Close()
+		return had, nil
 	}
 	if c.m == nil {
 		c.m = map[string]*sql.Stmt{}
 	}
 	c.m[query] = st
 	return st, nil
+}
+
+// cached returns the statement for query if it is prepared already.
+func (c *statements) cached(query string) *sql.Stmt {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[query]
+}
+
+// claim reports whether the caller is the one to prepare query in the background: nobody is
+// yet and the cache has room.
+func (c *statements) claim(query string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.preparing[query] || len(c.m)+len(c.preparing) >= maxCachedStatements {
+		return false
+	}
+	if c.preparing == nil {
+		c.preparing = map[string]bool{}
+	}
+	c.preparing[query] = true
+	return true
+}
+
+func (c *statements) release(query string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.preparing, query)
 }
 
 // heldConn is a connection kept out of the pool with a cache of statements prepared on it:
@@ -213,6 +242,28 @@ func (db *DB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return db.readStmts.get(query, func(q string) (*sql.Stmt, error) { return db.reader.PrepareContext(ctx, q) })
 }
 
+// readStmtInTx is readStmt for a read transaction, which holds one of the read pool's
+// connections: preparing on the pool could wait for a connection that every transaction in
+// flight holds. A statement not cached yet runs uncached this once, and is prepared for the
+// next time in the background, when a connection is free.
+func (db *DB) readStmtInTx(query string) *sql.Stmt {
+	if db.sqliteWriter == nil {
+		return nil
+	}
+	if st := db.readStmts.cached(query); st != nil {
+		return st
+	}
+	if db.readStmts.claim(query) {
+		go func() {
+			defer db.readStmts.release(query)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			db.readStmts.get(query, func(q string) (*sql.Stmt, error) { return db.reader.PrepareContext(ctx, q) })
+		}()
+	}
+	return nil
+}
+
 // Tx is a transaction. Its Now is the clock reading taken when it began, so every row written
 // in one use case carries the same time.
 type Tx struct {
@@ -278,11 +329,9 @@ func (tx *Tx) cached(ctx context.Context, query string) (*sql.Stmt, error) {
 	case tx.held != nil:
 		return tx.held.stmt(ctx, query)
 	case tx.read != nil:
-		st, err := tx.db.readStmt(ctx, query)
-		if err != nil || st == nil {
-			return nil, err
+		if st := tx.db.readStmtInTx(query); st != nil {
+			return tx.read.StmtContext(ctx, st), nil
 		}
-		return tx.read.StmtContext(ctx, st), nil
 	}
 	return nil, nil
 }

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -275,4 +277,39 @@ func TestBulkWrites(t *testing.T) {
 			t.Fatalf("next id %d after %d, %v", next, most, err)
 		}
 	}, testSchema)
+}
+
+// TestReadTransactionsOutnumberingConnections: more read transactions at once than the read
+// pool has connections, each running queries no one has run before, all finish. Preparing a
+// cached statement must not wait for a connection while holding one.
+func TestReadTransactionsOutnumberingConnections(t *testing.T) {
+	db := storetest.SQLite(t, testSchema)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 32)
+	for g := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errc <- db.Read(ctx, func(tx *store.Tx) error {
+				for q := range 5 {
+					var n int
+					query := fmt.Sprintf("SELECT COUNT(*) + %d FROM things WHERE n > ?", g*10+q)
+					if err := tx.QueryRow(ctx, query, 0).Scan(&n); err != nil {
+						return err
+					}
+					time.Sleep(time.Millisecond) // hold the connection while the others arrive
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }
