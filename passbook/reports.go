@@ -211,30 +211,32 @@ func (r reportQuery) participation(ctx context.Context) (Rate, [12]Rate, error) 
 	where, args := r.txWhere(TxEarn)
 	const from = ` FROM pb_transactions t JOIN orgs o ON o.id = t.org_id JOIN pb_passbooks pb ON pb.id = t.passbook_id`
 	where += ` AND pb.state = 'active'`
-	var year int64
-	if err := r.tx.QueryRow(ctx, `SELECT COUNT(DISTINCT t.passbook_id)`+from+where, args...).Scan(&year); err != nil {
-		return Rate{}, months, err
-	}
-	for m := range months {
-		months[m] = newRate(0, passbooks)
-	}
-	rows, err := r.tx.Query(ctx, `SELECT `+monthOf+`, COUNT(DISTINCT t.passbook_id)`+from+where+` GROUP BY `+monthOf, args...)
+	// One pass over the year's earnings: each passbook's months with one, counted per month and,
+	// by passbook, for the year.
+	rows, err := r.tx.Query(ctx, `SELECT DISTINCT t.passbook_id, `+monthOf+from+where, args...)
 	if err != nil {
 		return Rate{}, months, err
 	}
 	defer rows.Close()
+	var counts [12]int64
+	inYear := map[int64]bool{}
 	for rows.Next() {
+		var passbook int64
 		var month string
-		var n int64
-		if err := rows.Scan(&month, &n); err != nil {
+		if err := rows.Scan(&passbook, &month); err != nil {
 			return Rate{}, months, err
 		}
 		m, err := monthIndex(month)
 		if err != nil {
 			return Rate{}, months, err
 		}
-		months[m] = newRate(n, passbooks)
+		counts[m]++
+		inYear[passbook] = true
 	}
+	for m := range months {
+		months[m] = newRate(counts[m], passbooks)
+	}
+	year := int64(len(inYear))
 	return newRate(year, passbooks), months, rows.Err()
 }
 
