@@ -137,10 +137,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
-	if path == "" {
-		return nil, errors.New("store: empty SQLite path")
+	path, sync, err := sqliteOptions(path)
+	if err != nil {
+		return nil, err
 	}
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=foreign_keys(on)&_pragma=synchronous(normal)"
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=foreign_keys(on)&_pragma=synchronous(" + sync + ")"
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
 	writer, err := sql.Open("sqlite3", base+"&_txlock=immediate")
 	if err != nil {
@@ -171,6 +172,30 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	db.sqliteWriter <- &heldConn{conn: conn, stmts: map[string]*sql.Stmt{}}
 	return db, nil
+}
+
+// sqliteOptions splits a SQLite DSN into the file path and its one option, synchronous:
+// normal (the default) survives a crash of the process and may lose the last commits to a
+// power cut; full (path?synchronous=full) survives that too, at an fsync per commit.
+func sqliteOptions(dsn string) (path, sync string, err error) {
+	path, query, _ := strings.Cut(dsn, "?")
+	if path == "" {
+		return "", "", errors.New("store: empty SQLite path")
+	}
+	opts, err := url.ParseQuery(query)
+	if err != nil {
+		return "", "", fmt.Errorf("store: SQLite options %q: %w", query, err)
+	}
+	sync = "normal"
+	for key, values := range opts {
+		switch v := values[len(values)-1]; {
+		case key == "synchronous" && (v == "normal" || v == "full"):
+			sync = v
+		default:
+			return "", "", fmt.Errorf("store: unknown SQLite option %s=%s (only synchronous=normal|full)", key, v)
+		}
+	}
+	return path, sync, nil
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {

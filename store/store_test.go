@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -311,5 +313,32 @@ func TestReadTransactionsOutnumberingConnections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestSQLiteSynchronousOption(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for dsn, want := range map[string]int{
+		filepath.Join(dir, "a.db"):                                     1, // NORMAL
+		filepath.Join(dir, "b.db") + "?synchronous=full":               2, // FULL
+		"sqlite:" + filepath.Join(dir, "c.db") + "?synchronous=normal": 1,
+	} {
+		db, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatalf("%s: %v", dsn, err)
+		}
+		var got int
+		err = db.Write(ctx, func(tx *store.Tx) error { return tx.QueryRow(ctx, "PRAGMA synchronous").Scan(&got) })
+		db.Close()
+		if err != nil || got != want {
+			t.Errorf("%s: synchronous = %d, %v; want %d", dsn, got, err, want)
+		}
+	}
+	if _, err := store.Open(ctx, filepath.Join(dir, "d.db")+"?synchronous=off"); err == nil {
+		t.Error("synchronous=off was accepted")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b.db")); err != nil {
+		t.Errorf("the file is named without its options: %v", err)
 	}
 }
