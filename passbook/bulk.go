@@ -56,6 +56,15 @@ func (s *Service) PostApproved(ctx context.Context, p *auth.Principal, f *Approv
 		if err := tx.DB().Dialect.Serialize(ctx, tx, ledgerGate); err != nil {
 			return err
 		}
+		// The same records posted twice would book every claim twice, whoever posts them.
+		key := f.key()
+		prior, hash, err := recall(ctx, tx, 0, key, entityBulkPost, string(key))
+		if err != nil {
+			return err
+		}
+		if prior != 0 {
+			return errs.Conflict("这些记录已经入账过（首笔交易 %d），不能重复入账", prior)
+		}
 		b := &bulkPosting{tx: tx, p: p, f: f, actor: p.Actor(), today: store.LocalDate(tx.Now()),
 			problems: map[int][]string{}, items: map[itemAt]*Item{}, settings: map[int64]Settings{}}
 		if err := b.check(ctx); err != nil {
@@ -69,6 +78,9 @@ func (s *Service) PostApproved(ctx context.Context, p *auth.Principal, f *Approv
 			return err
 		}
 		res = b.result
+		if err := remember(ctx, tx, 0, key, hash, entityBulkPost, b.firstTx); err != nil {
+			return err
+		}
 		return audit.Append(ctx, tx, b.actor, audit.Event{Action: "passbook.bulk_post", EntityType: "pb_transaction",
 			EntityID: b.firstTx, OrgID: commonAncestor(b.paths()), Summary: map[string]any{
 				"posted": res.Posted, "deductions": res.Deductions, "passbooks": res.Passbooks,
@@ -93,6 +105,10 @@ func (f *ApprovedFile) refuse(problems map[int][]string) (BulkResult, error) {
 	res.Report = report
 	return res, errs.Invalid(xlsx.Field, "共 %d 行有误，未入账任何申报，请按错误说明修改后重新提交", len(res.Problems))
 }
+
+// entityBulkPost names a bulk posting in the idempotency records; its id is the first
+// transaction the posting booked.
+const entityBulkPost = "pb_bulk_post"
 
 // itemAt is an item code as the catalog of one community resolves it.
 type itemAt struct {

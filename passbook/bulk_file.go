@@ -2,6 +2,9 @@ package passbook
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
 	"encoding/csv"
 	"io"
 	"maps"
@@ -24,6 +27,7 @@ type ApprovedFile struct {
 	codes    []string
 	dates    []string
 	problems map[int][]string // by row number, found while reading
+	digest   hash.Hash        // of the rows as read, so that the same records are not posted twice
 
 	sheet *xlsx.File // the workbook, for the error report; nil for a CSV
 }
@@ -46,7 +50,7 @@ type passbookKey struct{ number, idNumber string }
 // problems of their own (a quantity that is not a number …) are kept for PostApproved to
 // report with the others.
 func ReadApproved(r io.Reader, name string, maxBytes int64) (*ApprovedFile, error) {
-	f := &ApprovedFile{problems: map[int][]string{}}
+	f := &ApprovedFile{problems: map[int][]string{}, digest: sha256.New()}
 	in := interner{keys: map[passbookKey]int32{}, codes: map[string]int32{}, dates: map[string]int32{}}
 	add := func(row xlsx.Row) error {
 		f.rows = append(f.rows, in.row(f, row))
@@ -90,6 +94,12 @@ func (f *ApprovedFile) Close() error {
 	return f.sheet.Close()
 }
 
+// key is the idempotency key of the file's records: the same rows, however the file was saved,
+// make the same key.
+func (f *ApprovedFile) key() IdempotencyKey {
+	return IdempotencyKey("approved-file:" + hex.EncodeToString(f.digest.Sum(nil)))
+}
+
 // Rows is how many data rows the file has.
 func (f *ApprovedFile) Rows() int { return len(f.rows) }
 
@@ -122,6 +132,11 @@ type interner struct {
 }
 
 func (in *interner) row(f *ApprovedFile, r xlsx.Row) approvedRow {
+	for _, col := range []string{colNumber, colIDNumber, colCode, colDate, colQuantity, colNote} {
+		f.digest.Write([]byte(r.Get(col)))
+		f.digest.Write([]byte{0x1f})
+	}
+	f.digest.Write([]byte{0x1e})
 	claim, msgs := rowInput(batchRow{n: r.Number, date: r.Get(colDate), quantity: r.Get(colQuantity), note: r.Get(colNote)})
 	line := int32(r.Number)
 	for _, msg := range msgs {

@@ -92,6 +92,16 @@ func TestPostApprovedBooksEveryRowOrNone(t *testing.T) {
 		if res.Posted != 5 || res.Deductions != 1 || res.Passbooks != 2 || res.Points != 6+4+1+1-1 || res.Fen != 1200 {
 			t.Fatalf("result = %+v", res)
 		}
+		// The same records again, even saved as a workbook, are refused and book nothing.
+		again := batchSheet(t,
+			[]any{w.pb.Number, "", "v01", "2026-03-12", "3", "清扫"},
+			[]any{"", "532528195201010013", "V01", "2026/3/13", "2"},
+			[]any{w.pb.Number, "", "P01", "2026-03-13", "1"},
+			[]any{w.pb.Number, "", "K01", "2026-03-16", "1", "乱扔垃圾"},
+			[]any{w.pb.Number, "", "P01", "2026-03-14", "1"},
+		)
+		_, err = w.svc.PostApproved(ctx, w.countyAdmin, readApproved(t, "三月.xlsx", again))
+		wantKind(t, "the same records again", err, errs.KindConflict, "已经入账过")
 		// 李老师: 1 (before) + 6 + 1 + 1 − 1 points; deposit 100 fen a point, the deduction too.
 		if b := w.passbook(t, w.pb.ID); b.HonorPoints != 8 || b.DepositFen != 800 {
 			t.Fatalf("李老师: %d points, %d fen", b.HonorPoints, b.DepositFen)

@@ -696,33 +696,42 @@ func bulkCrashTest(t *testing.T, dsn string) {
 		}
 	}
 	db.Close()
-	var file bytes.Buffer
-	file.WriteString("存折号,身份证号,事项编码,日期,数量,备注\n")
-	for i := range rows {
-		fmt.Fprintf(&file, "%s,,C01,%s,1,第%d行\n", numbers[i%len(numbers)], w.today, i+1)
-	}
-	path := filepath.Join(t.TempDir(), "approved.csv")
-	if err := os.WriteFile(path, file.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
+	// Each run posts records of its own (the note names the run): the same records twice are
+	// refused as already booked.
+	write := func(run int) string {
+		var file bytes.Buffer
+		file.WriteString("存折号,身份证号,事项编码,日期,数量,备注\n")
+		for i := range rows {
+			fmt.Fprintf(&file, "%s,,C01,%s,1,第%d次第%d行\n", numbers[i%len(numbers)], w.today, run, i+1)
+		}
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("approved-%d.csv", run))
+		if err := os.WriteFile(path, file.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
 	}
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	post := func() *exec.Cmd {
+	post := func(path string) *exec.Cmd {
 		cmd := exec.Command(self, "passbook", "post", "--db", dsn, path)
 		cmd.Env = append(os.Environ(), envAsCommand+"=1", "GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0")
 		return cmd
 	}
+	first := write(0)
 	began := time.Now()
-	if out, err := post().CombinedOutput(); err != nil {
+	if out, err := post(first).CombinedOutput(); err != nil {
 		t.Fatalf("passbook post: %v\n%s", err, out)
 	}
 	full := time.Since(began)
+	if out, err := post(first).CombinedOutput(); err == nil || !strings.Contains(string(out), "已经入账过") {
+		t.Fatalf("posting the same file again: %v\n%s", err, out)
+	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
 	killed := 0
-	for range kills {
-		cmd := post()
+	for run := range kills {
+		cmd := post(write(run + 1))
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
