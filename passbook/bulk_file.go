@@ -3,9 +3,9 @@ package passbook
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"hash"
-	"encoding/csv"
 	"io"
 	"maps"
 	"path/filepath"
