@@ -139,39 +139,47 @@ func (s *Service) MergedPools(ctx context.Context, p *auth.Principal, orgID int6
 	return out, err
 }
 
+// MergeTieInput is the district's decision of a tie at a merged pool's edge: the
+// organisation, quarter and pool of the merged grading (MergeID, when given, must be the one
+// in force), who of the tied gets 好, and why.
+type MergeTieInput struct {
+	OrgID   int64   `json:"org_id"`
+	Quarter string  `json:"quarter"`
+	Pool    string  `json:"pool"`
+	MergeID int64   `json:"merge_id,omitempty"`
+	Winners []int64 `json:"winners"`
+	Reason  string  `json:"reason"`
+}
+
 // DecideMergedTie records the district's decision of a merged pool's tie at the quota's edge
 // and grades the pool again.
-func (s *Service) DecideMergedTie(ctx context.Context, p *auth.Principal, mergeID int64, in TieInput) (MergedPool, error) {
+func (s *Service) DecideMergedTie(ctx context.Context, p *auth.Principal, in MergeTieInput) (MergedPool, error) {
 	var out MergedPool
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		var orgID int64
-		var quarter, pool string
-		err := tx.QueryRow(ctx, `SELECT org_id, quarter, pool FROM ap_pool_merges WHERE id = ?`, mergeID).Scan(&orgID, &quarter, &pool)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errs.NotFound("合并评定不存在")
-		}
+		o, err := allowedOrg(ctx, tx, p, PermManage, in.OrgID, "决定合并评定的并列")
 		if err != nil {
 			return err
 		}
-		o, err := allowedOrg(ctx, tx, p, PermManage, orgID, "决定合并评定的并列")
-		if errs.Is(err, errs.KindNotFound) {
-			return errs.NotFound("合并评定不存在")
-		}
+		q, err := ParseQuarter(in.Quarter)
 		if err != nil {
 			return err
 		}
-		q, err := ParseQuarter(quarter)
-		if err != nil {
-			return err
+		if in.Pool != PoolLeader && in.Pool != PoolStaff {
+			return errs.Invalid("pool", "评定池应为 leader 或 staff")
 		}
-		// Lock the members first, so that the grading read next is the latest.
+		orgID, quarter, pool := o.id, q.String(), in.Pool
 		latest, err := latestMergeOf(ctx, tx, orgID, quarter, pool)
 		if err != nil {
 			return err
 		}
 		if latest == nil {
-			return errs.NotFound("合并评定不存在")
+			return errs.Conflict("%s%s的%s评定池没有合并评定", o.name, q.Label(), PoolLabel(pool))
 		}
+		mergeID := latest.ID
+		if in.MergeID != 0 && in.MergeID != mergeID {
+			return errs.Conflict("该合并评定已被重新评定，请刷新后重试")
+		}
+		// Lock the members first, so that the grading read next is the latest.
 		for _, u := range latest.Units {
 			if err := lockResults(ctx, tx, u.CycleID); err != nil {
 				return err
@@ -180,7 +188,7 @@ func (s *Service) DecideMergedTie(ctx context.Context, p *auth.Principal, mergeI
 		if latest, err = latestMergeOf(ctx, tx, orgID, quarter, pool); err != nil {
 			return err
 		}
-		if latest == nil || latest.ID != mergeID {
+		if latest.ID != mergeID {
 			return errs.Conflict("该合并评定已被重新评定，请刷新后重试")
 		}
 		if len(latest.Tie) == 0 {

