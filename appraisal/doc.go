@@ -70,6 +70,31 @@
 // until the organisation above the unit reopens it at a step with a reason (ap_reopens); the
 // quarter is then filed again as the next version. Steps past their deadline are overdue.
 //
+// # Merged pools of small units
+//
+// When the policy in force for a unit's quarter merges small units, each of its pools
+// (leaders, staff) with fewer appraisees than MinPoolSize is small, and is graded with the
+// same pool of every other small unit below the same organisation in the quarter (merges.go).
+// The organisation above (the district's 组织人事部门, appraisal.manage over it) triggers it
+// (MergePools), once every unit with a small pool is at step 5: each unit is computed, the
+// small pools of a kind are graded as one by GradePool (the 好 quota on the merged size, the
+// policy's rounding and minimum; bands, caps, ties broken by 绩 then 德) and the grading is
+// stored (ap_pool_merges, with its members) with every person's inputs (composite, 绩, 德)
+// and outcome. Members must share one policy version. Each unit's computation then takes its
+// small pools' grades from the merged grading in force (the latest of the organisation,
+// quarter and pool), as long as the unit's people and their composite, 绩 and 德 are still
+// those it was made from; results carry the merged pool's key (pool_key m<id>:<pool>), the
+// rank is the rank in the merged pool and the unit's summary names the merged units, size
+// and quota. A unit whose small pool has no merged grading, or whose scores changed after it
+// (stale), is graded alone meanwhile and cannot close step 5; the district grades again. A
+// tie at the merged quota's edge is the district's to decide (DecideMergedTie), with a
+// recorded reason stored with each person's cycle; the unit's HR cannot. Merged grading
+// takes every member's step lock shared and its results lock, as a unit's computation does,
+// so once any member has closed step 5 (published, reviewed or filed) the merged pool cannot
+// be graded again until every member is back at step 5: a filed cycle never changes, and a
+// published one only through the district's reopening. The 好 quota of reviews and the district's quota check count a merged pool
+// whole. The 争先赛 stays within each unit's own pool.
+//
 // # District oversight
 //
 // An organisation above units sees, for a quarter, every government unit below it (and any

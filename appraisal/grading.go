@@ -37,9 +37,14 @@ type PoolSummary struct {
 	Spread   int64         `json:"spread"`
 	Uniform  bool          `json:"uniform"`
 	// Small: the pool has fewer than MinPoolSize people while the policy merges small units.
-	// Merged grading across the district's units is not built yet; such a pool is graded on
-	// its own meanwhile, and pages say so.
+	// Such a pool is graded with the same pool of the district's other small units
+	// (MergePools); until then, or when its scores changed after the merged grading
+	// (MergeStale), it is graded on its own and its results cannot be confirmed.
 	Small bool `json:"small"`
+	// Merge is the merged grading the pool's grades come from; Size, Slots and TieSlots are
+	// then the merged pool's, Counts and Tie the unit's own people.
+	Merge      *PoolMerge `json:"merge,omitempty"`
+	MergeStale bool       `json:"merge_stale"`
 }
 
 // TiePerson is someone in a tie HR must decide.
@@ -184,6 +189,33 @@ func compute(ctx context.Context, tx *store.Tx, c cycleRef) (Summary, error) {
 		ps := PoolSummary{Pool: pool, Label: PoolLabel(pool), Size: g.Size, Slots: g.Slots, Counts: map[Grade]int{},
 			Tie: []TiePerson{}, TieSlots: g.TieSlots, Spread: g.Spread, Uniform: g.Uniform,
 			Small: pol.MergeSmallUnits && int64(len(entries)) < pol.MinPoolSize}
+		poolKey := fmt.Sprintf("c%d:%s", c.id, pool)
+		if ps.Small {
+			// A small pool takes its grades from the merged grading in force, as long as its
+			// people and scores are still those the grading was made from.
+			m, err := cycleMerge(ctx, tx, c.id, pool)
+			if err != nil {
+				return sum, err
+			}
+			if m != nil {
+				if outcomes, ok := m.outcomesFor(c.id, entries); ok && m.PolicyID == eff.PolicyID {
+					g.Outcomes, g.Tie = outcomes, nil
+					g.Counts = make([]int, 4)
+					for _, o := range outcomes {
+						if r := o.Grade.rank(); r < 4 {
+							g.Counts[r]++
+						}
+						if o.Status == StatusTiePending {
+							g.Tie = append(g.Tie, o.PersonID)
+						}
+					}
+					ps.Size, ps.Slots, ps.TieSlots, ps.Merge = m.Size, m.Slots, m.TieSlots, m.summary()
+					poolKey = fmt.Sprintf("m%d:%s", m.ID, pool)
+				} else {
+					ps.MergeStale = true
+				}
+			}
+		}
 		for i, gr := range Grades() {
 			ps.Counts[gr] = g.Counts[i]
 		}
@@ -208,7 +240,7 @@ func compute(ctx context.Context, tx *store.Tx, c cycleRef) (Summary, error) {
 			if err != nil {
 				return sum, err
 			}
-			rows = append(rows, []any{c.id, o.PersonID, c.orgID, pool, fmt.Sprintf("c%d:%s", c.id, pool), b.Composite, int64(o.Rank),
+			rows = append(rows, []any{c.id, o.PersonID, c.orgID, pool, poolKey, b.Composite, int64(o.Rank),
 				string(o.BandGrade), string(o.Grade), string(o.Status), string(breakdown), now})
 		}
 	}
@@ -357,6 +389,9 @@ func (s *Service) DecideTie(ctx context.Context, p *auth.Principal, cycleID int6
 			return errs.Conflict("该评定池没有待决定的并列")
 		}
 		pool := sum.Pools[i]
+		if pool.Merge != nil {
+			return errs.Conflict("%s评定池已与%s合并评定，并列由%s决定", pool.Label, pool.Merge.UnitNames(), pool.Merge.OrgName)
+		}
 		reason, err := text("reason", "决定理由", in.Reason, 500, true)
 		if err != nil {
 			return err

@@ -37,6 +37,7 @@ func Register(srv *web.Server, svc *Service, orgs *org.Service) *Handlers {
 		"appraisal.task_create": "制定目标任务", "appraisal.task_report": "填报目标任务完成情况", "appraisal.task_assess": "评定目标任务",
 		"appraisal.links_issue": "生成测评链接", "appraisal.rate_mass": "干部群众测评", "appraisal.rate": "评分",
 		"appraisal.compute": "计算考核结果", "appraisal.tie_decide": "决定并列等次",
+		"appraisal.merge": "合并评定小单位", "appraisal.merge_tie_decide": "决定合并评定的并列等次",
 		"appraisal.step_close": "结束考核步骤", "appraisal.reopen": "批准重新开启已备案考核", "appraisal.self_summary": "填写个人小结",
 		"appraisal.review_request": "申请复核", "appraisal.review_answer": "答复复核申请",
 		"appraisal.rect_issue": "下达督促整改", "appraisal.rect_answer": "答复督促整改", "appraisal.rect_close": "整改销号",
@@ -83,6 +84,11 @@ func (h *Handlers) registerAPI() {
 	s.API("GET /api/v1/appraisal/cycles/{id}/results", PermView, h.apiResults)
 	s.API("POST /api/v1/appraisal/cycles/{id}/ties", PermManage, web.BodyByID(http.StatusOK, h.svc.DecideTie))
 
+	// Merged pools of small units, graded by the district.
+	s.API("GET /api/v1/appraisal/merges", PermView, h.apiMerges)
+	s.API("POST /api/v1/appraisal/merges", PermManage, web.Body(http.StatusOK, h.svc.MergePools))
+	s.API("POST /api/v1/appraisal/merges/ties", PermManage, web.Body(http.StatusOK, h.svc.DecideMergedTie))
+
 	// The seven steps: progress, closing, 个人小结, feedback and 复核, filings, reopening.
 	s.API("GET /api/v1/appraisal/cycles/{id}/progress", PermView, web.ByID(h.svc.Progress))
 	s.API("POST /api/v1/appraisal/cycles/{id}/steps", PermManage, web.BodyByID(http.StatusOK, h.svc.CloseStep))
@@ -102,7 +108,7 @@ func (h *Handlers) registerAPI() {
 	s.API("POST /api/v1/appraisal/rectifications/{id}/answer", PermManage, web.BodyByID(http.StatusOK, h.svc.AnswerRectification))
 	s.API("POST /api/v1/appraisal/rectifications/{id}/close", PermManage, web.OptionalBodyByID(h.svc.CloseRectification))
 
-	for _, doc := range []string{"openapi/policies.json", "openapi/lists.json", "openapi/cycles.json", "openapi/ratings.json", "openapi/results.json", "openapi/workflow.json", "openapi/oversight.json"} {
+	for _, doc := range []string{"openapi/policies.json", "openapi/lists.json", "openapi/cycles.json", "openapi/ratings.json", "openapi/results.json", "openapi/workflow.json", "openapi/oversight.json", "openapi/merges.json"} {
 		s.Document(apiDocs, doc)
 	}
 }
@@ -336,6 +342,19 @@ func (h *Handlers) apiRectifications(w http.ResponseWriter, r *http.Request, p *
 		return err
 	}
 	list, err := h.svc.Rectifications(r.Context(), p, orgID)
+	if err != nil {
+		return err
+	}
+	web.WriteList(w, list, 0)
+	return nil
+}
+
+func (h *Handlers) apiMerges(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	orgID, err := requiredID(r, "org_id", "请指定组织")
+	if err != nil {
+		return err
+	}
+	list, err := h.svc.MergedPools(r.Context(), p, orgID, r.URL.Query().Get("quarter"))
 	if err != nil {
 		return err
 	}

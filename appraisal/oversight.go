@@ -166,8 +166,10 @@ func (s *Service) Oversight(ctx context.Context, p *auth.Principal, orgID int64,
 
 // quotaViolations compares each pool's 好 as it stands (reviews included) with its quota.
 func quotaViolations(ctx context.Context, q querier, cycleID int64, pol Policy) ([]string, error) {
-	rows, err := q.Query(ctx, `SELECT pool, COUNT(*), COUNT(CASE WHEN grade = ? THEN 1 END) FROM ap_results
-		WHERE cycle_id = ? AND status <> ? GROUP BY pool ORDER BY pool`, string(GradeGood), cycleID, string(StatusMissing))
+	// A merged pool (pool_key shared by several small units) is counted whole.
+	rows, err := q.Query(ctx, `SELECT MIN(pool), COUNT(*), COUNT(CASE WHEN grade = ? THEN 1 END) FROM ap_results
+		WHERE pool_key IN (SELECT pool_key FROM ap_results WHERE cycle_id = ?) AND status <> ? GROUP BY pool_key ORDER BY MIN(pool)`,
+		string(GradeGood), cycleID, string(StatusMissing))
 	if err != nil {
 		return nil, err
 	}

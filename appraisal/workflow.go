@@ -272,6 +272,14 @@ func (s *Service) CloseStep(ctx context.Context, p *auth.Principal, cycleID int6
 				return err
 			}
 			for _, pool := range sum.Pools {
+				switch {
+				case pool.MergeStale:
+					return errs.Conflict("%s评定池合并评定后本单位评分已有变化，须由区级重新合并评定后方可确认结果", pool.Label)
+				case pool.Small && pool.Merge == nil:
+					return errs.Conflict("%s评定池人数少于%d人，须由区级与其他小单位合并评定后方可确认结果", pool.Label, sum.Policy.MinPoolSize)
+				case pool.Merge != nil && len(pool.Tie) > 0:
+					return errs.Conflict("%s评定池的合并评定有并列人员待%s决定“好”等次", pool.Label, pool.Merge.OrgName)
+				}
 				if len(pool.Tie) > 0 {
 					return errs.Conflict("%s评定池有并列人员待决定“好”等次，请先决定", pool.Label)
 				}
@@ -887,8 +895,10 @@ func (s *Service) AnswerReview(ctx context.Context, p *auth.Principal, cycleID i
 			}
 			if grade == GradeGood {
 				var size, good int
-				if err := tx.QueryRow(ctx, `SELECT COUNT(*), COUNT(CASE WHEN grade = ? THEN 1 END) FROM ap_results WHERE cycle_id = ? AND pool = ? AND status <> ?`,
-					string(GradeGood), c.id, pool, string(StatusMissing)).Scan(&size, &good); err != nil {
+				// The pool is the unit's, or the merged pool of several small units (pool_key).
+				if err := tx.QueryRow(ctx, `SELECT COUNT(*), COUNT(CASE WHEN grade = ? THEN 1 END) FROM ap_results
+					WHERE pool_key = (SELECT pool_key FROM ap_results WHERE cycle_id = ? AND person_id = ?) AND status <> ?`,
+					string(GradeGood), c.id, r.PersonID, string(StatusMissing)).Scan(&size, &good); err != nil {
 					return err
 				}
 				eff, err := resolvePolicy(ctx, tx, orgRef{id: c.orgID, name: c.orgName, path: c.path}, c.quarter.Start(), true)

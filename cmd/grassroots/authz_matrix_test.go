@@ -468,12 +468,17 @@ var authzRoutes = map[string]entry{
 	"POST /api/v1/appraisal/rectifications":             {perm: appraisal.PermManage, on: onPlace, body: `{"org_id":{org},"issue":"","due_on":"bogus"}`, ok: http.StatusBadRequest},
 	"POST /api/v1/appraisal/rectifications/{id}/answer": {perm: appraisal.PermManage, on: onRect, body: `{"answer":""}`, ok: http.StatusBadRequest},
 	"POST /api/v1/appraisal/rectifications/{id}/close":  {perm: appraisal.PermManage, on: onRect, ok: http.StatusConflict},
-	"GET /appraisal":                                    {perm: appraisal.PermView},
-	"POST /appraisal/cycles":                            {perm: appraisal.PermManage, on: onPlace, body: "org={orgcode}&quarter=bogus", ok: http.StatusBadRequest, deny: http.StatusBadRequest}, // an organisation named in the form out of reach is a field error
-	"GET /appraisal/cycles/{id}":                        {perm: appraisal.PermView, on: onCycle},
-	"POST /appraisal/cycles/{id}/compute":               {perm: appraisal.PermManage, on: onCycle},
-	"POST /appraisal/cycles/{id}/ties":                  {perm: appraisal.PermManage, on: onCycle, body: "pool=staff&reason=矩阵", ok: http.StatusConflict},
-	"POST /appraisal/cycles/{id}/links":                 {perm: appraisal.PermManage, on: onCycle, body: "count=0", ok: http.StatusBadRequest},
+	// Merged pools of small units: listing a quarter's, merging (a bogus quarter stops at the
+	// body) and deciding a merged tie (none graded: 409).
+	"GET /api/v1/appraisal/merges":        {perm: appraisal.PermView, on: onPlace, query: "org_id={org}&quarter={quarter}"},
+	"POST /api/v1/appraisal/merges":       {perm: appraisal.PermManage, on: onPlace, body: `{"org_id":{org},"quarter":"bogus"}`, ok: http.StatusBadRequest},
+	"POST /api/v1/appraisal/merges/ties":  {perm: appraisal.PermManage, on: onPlace, body: `{"org_id":{org},"quarter":"{quarter}","pool":"leader","winners":[],"reason":"矩阵"}`, ok: http.StatusConflict},
+	"GET /appraisal":                      {perm: appraisal.PermView},
+	"POST /appraisal/cycles":              {perm: appraisal.PermManage, on: onPlace, body: "org={orgcode}&quarter=bogus", ok: http.StatusBadRequest, deny: http.StatusBadRequest}, // an organisation named in the form out of reach is a field error
+	"GET /appraisal/cycles/{id}":          {perm: appraisal.PermView, on: onCycle},
+	"POST /appraisal/cycles/{id}/compute": {perm: appraisal.PermManage, on: onCycle},
+	"POST /appraisal/cycles/{id}/ties":    {perm: appraisal.PermManage, on: onCycle, body: "pool=staff&reason=矩阵", ok: http.StatusConflict},
+	"POST /appraisal/cycles/{id}/links":   {perm: appraisal.PermManage, on: onCycle, body: "count=0", ok: http.StatusBadRequest},
 	// The forms of the quarter: the appraisee's own page, task lists, rating forms, 复核 answers, 督促整改.
 	"GET /appraisal/mine":                        {perm: appraisal.PermSelf},
 	"GET /appraisal/mine/{id}":                   {perm: appraisal.PermSelf, on: onCycle, ok: http.StatusSeeOther, except: ownCycle(http.StatusOK)}, // staff who see the cycle go to its page
