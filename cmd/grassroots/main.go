@@ -11,6 +11,7 @@
 //	grassroots audit verify
 //	grassroots passbook verify
 //	grassroots passbook post FILE.xlsx|FILE.csv
+//	grassroots appraisal close --unit ID --quarter 2026Q3
 //	grassroots backup FILE
 //
 // The database is --db, else GRASSROOTS_DB, else the SQLite file grassroots.db.
@@ -59,6 +60,7 @@ var commands = []command{
 	{[]string{"audit", "verify"}, "audit verify", cmdAuditVerify},
 	{[]string{"passbook", "verify"}, "passbook verify", cmdPassbookVerify},
 	{[]string{"passbook", "post"}, "passbook post FILE.xlsx|FILE.csv   (claims approved and publicised on paper)", cmdPassbookPost},
+	{[]string{"appraisal", "close"}, "appraisal close --unit ID --quarter 2026Q3   (step 5 组织人事部门综合评定: compute, confirm, publish)", cmdAppraisalClose},
 	{[]string{"backup"}, "backup FILE", cmdBackup},
 }
 
