@@ -601,7 +601,7 @@ func TestAbandonedRequestsLeaveNoTrace(t *testing.T) {
 }
 
 // A bulk posting holds the ledger gate alone while everything else that moves a balance shares
-// it. Two approved files race, for the same eight passbooks, with orders, approvals, reversals
+// it. Two files of approved records race, for the same eight passbooks, with orders, approvals, reversals
 // of the funding and 公示-free postings of single claims. Whatever won, each passbook holds
 // exactly what the successful requests make it, no deposit went below zero, and no request
 // failed for any reason but a refusal a user can read.
@@ -630,7 +630,13 @@ func TestBulkPostingRacingEverything(t *testing.T) {
 			claims[i] = c.ID
 			rows = append(rows, m.pb.Number+",,V01,2026-03-10,1,", m.pb.Number+",,V01,2026-03-10,1,", m.pb.Number+",,K01,2026-03-10,1,")
 		}
-		files := []*ApprovedFile{readApproved(t, "a.csv", approvedCSV(rows...)), readApproved(t, "b.csv", approvedCSV(rows...))}
+		// The second file's records differ by their note: the same records twice would be refused
+		// as already booked.
+		second := make([]string, len(rows))
+		for i, r := range rows {
+			second[i] = r + "第二份"
+		}
+		files := []*ApprovedFile{readApproved(t, "a.csv", approvedCSV(rows...)), readApproved(t, "b.csv", approvedCSV(second...))}
 
 		var mu sync.Mutex
 		var fails []string
