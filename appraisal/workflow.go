@@ -76,12 +76,17 @@ func (c cycleRef) open(ctx context.Context, tx *store.Tx, step int, what string)
 // PostgreSQL no write commits into a step closed while it was under way.
 const cycleGate = 0x61705f737470 << 16 // "ap_stp"
 
-// holdCycle takes the cycle's step lock alone and reads its step again under it.
-func holdCycle(ctx context.Context, tx *store.Tx, c *cycleRef) error {
-	if err := tx.DB().Dialect.Serialize(ctx, tx, cycleGate^c.id); err != nil {
-		return err
+// heldCycle loads a cycle the caller manages, takes its step lock alone and reads its step
+// again under it: for what closes or reopens a step.
+func heldCycle(ctx context.Context, tx *store.Tx, p *auth.Principal, id int64) (cycleRef, error) {
+	c, err := loadCycle(ctx, tx, p, PermManage, id)
+	if err != nil {
+		return c, err
 	}
-	return tx.QueryRow(ctx, `SELECT step FROM ap_cycles WHERE id = ?`, c.id).Scan(&c.step)
+	if err := tx.DB().Dialect.Serialize(ctx, tx, cycleGate^c.id); err != nil {
+		return c, err
+	}
+	return c, tx.QueryRow(ctx, `SELECT step FROM ap_cycles WHERE id = ?`, c.id).Scan(&c.step)
 }
 
 func lockError(current, step int, what string) error {
@@ -223,11 +228,8 @@ type StepInput struct {
 func (s *Service) CloseStep(ctx context.Context, p *auth.Principal, cycleID int64, in StepInput) (Progress, error) {
 	var out Progress
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		c, err := loadCycle(ctx, tx, p, PermManage, cycleID)
+		c, err := heldCycle(ctx, tx, p, cycleID)
 		if err != nil {
-			return err
-		}
-		if err := holdCycle(ctx, tx, &c); err != nil {
 			return err
 		}
 		if in.Step < 1 || in.Step > StepCount {
@@ -344,11 +346,8 @@ type ReopenInput struct {
 func (s *Service) Reopen(ctx context.Context, p *auth.Principal, cycleID int64, in ReopenInput) (Progress, error) {
 	var out Progress
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		c, err := loadCycle(ctx, tx, p, PermManage, cycleID)
+		c, err := heldCycle(ctx, tx, p, cycleID)
 		if err != nil {
-			return err
-		}
-		if err := holdCycle(ctx, tx, &c); err != nil {
 			return err
 		}
 		var ps problems
