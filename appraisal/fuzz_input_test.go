@@ -3,13 +3,16 @@ package appraisal
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
 	"unicode"
 
+	"grassroots/auth"
 	"grassroots/errs"
+	"grassroots/store/storetest"
 	"grassroots/web"
 )
 
@@ -118,4 +121,70 @@ func TestDimensionGivenTwiceIsRefused(t *testing.T) {
 	if e := errs.As(err); e.Kind != errs.KindInvalid || !strings.Contains(e.Message, "“干部群众”一项填写了两次") {
 		t.Errorf("party given twice: %v", err)
 	}
+}
+
+// FuzzRatingLink feeds arbitrary tokens and bodies to the anonymous rating link, the one way
+// into appraisal without a session: the token of /appraisal/rate/{token} and the scores posted
+// to it. Only the exact issued token opens a form; any other text is "测评链接无效" and changes
+// nothing. A body is refused as invalid input in Chinese, or accepted once: its ratings are
+// stored, the link is used up, and every later submission is refused as a repeat.
+func FuzzRatingLink(f *testing.F) {
+	w := newWorld(f, storetest.SQLite(f, migrations...))
+	c, err := w.svc.OpenCycle(ctx, auth.System(), CycleInput{OrgID: w.unit.ID, Quarter: "2026Q3"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	links, err := w.svc.IssueLinks(ctx, w.hr, c.ID, LinksInput{Count: 1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	valid, er := links[0].Token, w.people["二号"]
+	for _, seed := range [][2]string{
+		{valid, fmt.Sprintf(`{"ratings":[{"person_id":%d,"scores":{"de":90,"neng":85,"qin":80,"ji":95,"lian":100}}]}`, er)},
+		{valid, fmt.Sprintf(`{"ratings":[{"person_id":%d,"scores":{"de":101}}]}`, er)},
+		{valid, `{"ratings":[]}`},
+		{valid[:len(valid)-1], fmt.Sprintf(`{"ratings":[{"person_id":%d,"scores":{"de":90}}]}`, er)},
+		{strings.ToUpper(valid), `{}`},
+		{valid + "/", `{"ratings":null}`},
+		{"", ``},
+		{"../../api/v1/appraisal/cycles", `{"ratings":[{"person_id":-1}]}`},
+	} {
+		f.Add(seed[0], []byte(seed[1]))
+	}
+	stored := 0 // mass ratings accepted so far, over every run of this process
+	f.Fuzz(func(t *testing.T, token string, body []byte) {
+		_, formErr := w.svc.LinkForm(ctx, token)
+		var in MassRatingInput
+		decoded := decodeTwice(t, body, &in)
+		var rateErr error
+		if decoded {
+			var got MassRatingReceipt
+			if got, rateErr = w.svc.RateByLink(ctx, token, in); rateErr == nil {
+				if token != valid || got.Rated != len(in.Ratings) {
+					t.Fatalf("token %q, body %q: accepted as %+v", token, body, got)
+				}
+				stored += got.Rated
+			}
+		}
+		if token != valid {
+			refused := func(err error) {
+				if e := errs.As(err); e == nil || e.Kind != errs.KindNotFound || e.Message != "测评链接无效" {
+					t.Fatalf("token %q: %v, want 测评链接无效", token, err)
+				}
+			}
+			refused(formErr)
+			if decoded {
+				refused(rateErr)
+			}
+		} else if rateErr != nil {
+			if e := errs.As(rateErr); e == nil || (e.Kind != errs.KindInvalid && e.Kind != errs.KindConflict) ||
+				!strings.ContainsFunc(e.Message, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
+				t.Fatalf("body %q: %v, want a refusal in Chinese", body, rateErr)
+			}
+		}
+		used := w.count(t, `SELECT COUNT(*) FROM ap_links WHERE used = TRUE`)
+		if rows := w.count(t, `SELECT COUNT(*) FROM ap_ratings WHERE party = ?`, PartyMass.Key()); rows != stored || (used == 1) != (stored > 0) || used > 1 {
+			t.Fatalf("after token %q, body %q: %d mass ratings stored (%d accepted), %d links used", token, body, rows, stored, used)
+		}
+	})
 }

@@ -44,7 +44,7 @@ type world struct {
 	deputy                *auth.Principal // reviewer account of 副局长
 }
 
-func newWorld(t *testing.T, db *store.DB) *world {
+func newWorld(t testing.TB, db *store.DB) *world {
 	t.Helper()
 	w := &world{db: db, svc: NewService(db), orgs: org.NewService(db), people: map[string]int64{},
 		now: time.Date(2026, 7, 10, 2, 0, 0, 0, time.UTC)}
@@ -86,7 +86,7 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	return w
 }
 
-func (w *world) mustOrg(t *testing.T, in org.OrgInput) org.Org {
+func (w *world) mustOrg(t testing.TB, in org.OrgInput) org.Org {
 	t.Helper()
 	o, err := w.orgs.CreateOrg(ctx, auth.System(), in)
 	if err != nil {
@@ -96,7 +96,7 @@ func (w *world) mustOrg(t *testing.T, in org.OrgInput) org.Org {
 }
 
 // person adds someone with a valid 身份证号 made from their sequence number.
-func (w *world) person(t *testing.T, o org.Org, name string, categories ...string) int64 {
+func (w *world) person(t testing.TB, o org.Org, name string, categories ...string) int64 {
 	t.Helper()
 	pe, err := w.orgs.CreatePerson(ctx, auth.System(), org.PersonInput{OrgID: o.ID, Name: name,
 		IDNumber: idNumber(len(w.people) + 1), PoliticalStatus: "群众", Categories: categories})
