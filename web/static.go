@@ -11,14 +11,16 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 )
 
 //go:embed static
 var staticFS embed.FS
 
 // staticFiles serves the embedded assets under /static/{hash}/{name}: the hash changes when the
-// content does, so browsers may cache them for a year. Text assets are gzipped once at start,
-// which matters for ECharts on a phone.
+// content does, so browsers may cache them for a year. Text assets are served gzipped, which
+// matters for ECharts on a phone; each is compressed once, when first asked for, so that
+// starting a server (every test starts several) does not wait for it.
 type staticFiles struct {
 	byName map[string]*asset
 }
@@ -26,11 +28,12 @@ type staticFiles struct {
 type asset struct {
 	hash  string
 	body  []byte
-	gz    []byte
+	gz    func() []byte // nil for what does not compress
 	ctype string
 }
 
-func loadStatic() *staticFiles {
+// loadStatic indexes the assets once per process; servers share them.
+var loadStatic = sync.OnceValue(func() *staticFiles {
 	sf := &staticFiles{byName: map[string]*asset{}}
 	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -46,11 +49,13 @@ func loadStatic() *staticFiles {
 			a.ctype = "application/octet-stream"
 		}
 		if strings.HasPrefix(a.ctype, "text/") || strings.Contains(a.ctype, "javascript") || strings.Contains(a.ctype, "json") || strings.HasSuffix(p, ".svg") {
-			var buf bytes.Buffer
-			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-			zw.Write(body)
-			zw.Close()
-			a.gz = buf.Bytes()
+			a.gz = sync.OnceValue(func() []byte {
+				var buf bytes.Buffer
+				zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+				zw.Write(body)
+				zw.Close()
+				return buf.Bytes()
+			})
 		}
 		sf.byName[strings.TrimPrefix(p, "static/")] = a
 		return nil
@@ -59,7 +64,7 @@ func loadStatic() *staticFiles {
 		panic("web: load static assets: " + err.Error())
 	}
 	return sf
-}
+})
 
 // url is the hashed address of an asset, for templates: {{asset "app.css"}}.
 func (sf *staticFiles) url(name string) string {
@@ -83,7 +88,7 @@ func (sf *staticFiles) serve(w http.ResponseWriter, r *http.Request) {
 	body := a.body
 	if a.gz != nil && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 		h.Set("Content-Encoding", "gzip")
-		body = a.gz
+		body = a.gz()
 	}
 	w.Write(body)
 }
