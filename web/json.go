@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -28,18 +29,21 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // DecodeJSON reads a JSON body into v, refusing unknown fields, trailing data and bodies over
 // 1 MB with a Chinese message naming the problem and, where there is one, the field.
 func DecodeJSON(r *http.Request, v any) error {
-	body := &io.LimitedReader{R: r.Body, N: maxJSON + 1}
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if _, terr := dec.Token(); terr != io.EOF {
-			err = trailing()
-		}
-	}
-	if body.N <= 0 {
-		// The limit cut the body short, whatever the decoder made of what it read.
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxJSON+1))
+	if len(data) > maxJSON {
 		return errs.Invalid("", "请求内容过大（上限 1 MB）")
+	}
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+		if err == nil {
+			if _, terr := dec.Token(); terr != io.EOF {
+				err = trailing()
+			} else if key, dup := duplicateKey(data); dup {
+				err = errs.Invalid(key, "字段“%s”出现了不止一次", clip(key, 40))
+			}
+		}
 	}
 	if err == nil || errs.Is(err, errs.KindInvalid) {
 		return err
@@ -75,6 +79,54 @@ func DecodeJSON(r *http.Request, v any) error {
 		return errs.Invalid("", "请求内容有误：%s", msg)
 	}
 	return errs.Invalid("", "请求内容有误")
+}
+
+// duplicateKey finds a key given twice in one object of well-formed JSON, comparing names as
+// the decoder matches them to fields (case-insensitively). The decoder would keep the last one
+// silently: {"points":1,"Points":5} is a client's mistake, not a choice to make for it.
+func duplicateKey(data []byte) (string, bool) {
+	type object struct {
+		keys    map[string]bool
+		wantKey bool
+	}
+	var open []*object // nil entries are arrays
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		var top *object
+		if len(open) > 0 {
+			top = open[len(open)-1]
+		}
+		if key, ok := tok.(string); ok && top != nil && top.wantKey {
+			folded := strings.ToLower(key)
+			if top.keys[folded] {
+				return key, true
+			}
+			top.keys[folded], top.wantKey = true, false
+			continue
+		}
+		switch tok {
+		case json.Delim('}'), json.Delim(']'):
+			open = open[:len(open)-1]
+		default:
+			if top != nil {
+				top.wantKey = true // a value, simple or compound, ends a member
+			}
+			switch tok {
+			case json.Delim('{'):
+				open = append(open, &object{keys: map[string]bool{}, wantKey: true})
+			case json.Delim('['):
+				open = append(open, nil)
+			}
+		}
+		if len(open) == 0 {
+			return "", false
+		}
+	}
 }
 
 // trailing refuses a body with more after its JSON value.

@@ -94,7 +94,8 @@ func checkRefusal(t *testing.T, body []byte, err error) {
 	if strings.Contains(e.Message, "  ") {
 		t.Fatalf("%q: message %q leaves a blank", body, e.Message)
 	}
-	if top, _, _ := strings.Cut(e.Field, "."); e.Field != "" && !fuzzFields[top] && !strings.HasPrefix(e.Message, "不认识的字段") {
+	if top, _, _ := strings.Cut(e.Field, "."); e.Field != "" && !fuzzFields[top] && !strings.HasPrefix(e.Message, "不认识的字段") &&
+		!strings.HasSuffix(e.Message, "出现了不止一次") {
 		t.Fatalf("%q: field %q is not one of the body's", body, e.Field)
 	}
 	rec := httptest.NewRecorder()
@@ -182,6 +183,10 @@ func TestDecodeJSONRefusals(t *testing.T) {
 		{`{"active":"yes"}`, "active", "字段 active 的类型不正确，应为 true 或 false"},
 		{big, "", "请求内容过大（上限 1 MB）"},
 		{padded, "", "请求内容过大（上限 1 MB）"},
+		{`{"id":1,"id":2}`, "id", "字段“id”出现了不止一次"},
+		{`{"ID":1,"id":2}`, "id", "字段“id”出现了不止一次"},
+		{`{"name":"x","nested":{"note":"a","value":1,"Note":"b"}}`, "Note", "字段“Note”出现了不止一次"},
+		{`{"values":{"de":1,"De":2}}`, "De", "字段“De”出现了不止一次"},
 	} {
 		var v fuzzBody
 		err := DecodeJSON(httptest.NewRequest("POST", "/api/v1/x", strings.NewReader(c.body)), &v)
@@ -193,5 +198,10 @@ func TestDecodeJSONRefusals(t *testing.T) {
 	var v fuzzBody
 	if err := DecodeJSON(httptest.NewRequest("POST", "/api/v1/x", strings.NewReader(`{"name":"x"}`+strings.Repeat(" ", maxJSON-20))), &v); err != nil {
 		t.Errorf("a body just under 1 MB: %v", err)
+	}
+	// The same name in different objects, or as a value, is no repeat.
+	if err := DecodeJSON(httptest.NewRequest("POST", "/api/v1/x", strings.NewReader(
+		`{"name":"note","tags":["id","id"],"nested":{"note":"value","value":1},"values":{"note":1,"value":2}}`)), &v); err != nil {
+		t.Errorf("names repeated across objects: %v", err)
 	}
 }
