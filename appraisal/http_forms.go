@@ -18,7 +18,7 @@ import (
 func (h *Handlers) registerForms() {
 	s := h.srv
 	h.registerResults()
-	s.Menu(web.NavItem{Key: "appraisal-mine", Label: "我的考核", Href: "/appraisal/mine", Perm: PermSelf, Order: 51})
+	s.Menu(web.NavItem{Key: "appraisal-mine", Label: "我的考核", Href: "/appraisal/mine", Perm: PermSelf, Order: 51, Show: h.svc.Appraised})
 	s.Page("GET /appraisal/mine", PermSelf, h.minePage)
 	s.Page("GET /appraisal/mine/{id}", PermSelf, h.mineCyclePage)
 	s.Page("POST /appraisal/mine/{id}/summary", PermSelf, h.summarySubmit)

@@ -36,10 +36,15 @@ func TestQuarterInTheBrowser(t *testing.T) {
 		s := newServer(t, db)
 		zzb, hr, leader, jia := s.login(t, "zuzhibu"), s.login(t, "renshi"), s.login(t, "juzhang"), s.login(t, "jia")
 
+		// 我的考核 is offered from the first quarter 甲 is appraised in.
+		if body := jia.get("/").body; strings.Contains(body, "我的考核") || !strings.Contains(body, "您好，甲") {
+			t.Errorf("甲's home before any quarter offers 我的考核 or greets another:\n%s", body)
+		}
 		var cycle appraisal.Cycle
 		r := hr.json("POST", "/api/v1/appraisal/cycles", appraisal.CycleInput{OrgID: s.unit.ID, Quarter: "2026Q3"})
 		want(t, "open", r, http.StatusCreated)
 		r.decode(t, &cycle)
+		shows(t, "甲's home", jia.get("/"), http.StatusOK, "我的考核", "/appraisal/mine")
 		page := fmt.Sprintf("/appraisal/cycles/%d", cycle.ID)
 
 		// Step 1: a task with no weight is refused at the field; the form keeps what was typed.

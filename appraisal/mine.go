@@ -21,6 +21,18 @@ type MyCycle struct {
 	Deadline     string `json:"deadline"` // of the step under way
 }
 
+// Appraised reports whether the caller has been appraised in any quarter, for the menu: a
+// member who is no civil servant is not offered 我的考核. A failed read offers it; the page
+// itself answers for what it shows.
+func (s *Service) Appraised(ctx context.Context, p *auth.Principal) bool {
+	if p.PersonID == 0 {
+		return false
+	}
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM ap_appraisees WHERE person_id = ? LIMIT 1) x`, p.PersonID).Scan(&n)
+	return err != nil || n > 0
+}
+
 // MyCycles lists the quarters the caller is appraised in, latest first. An account without a
 // person is appraised nowhere.
 func (s *Service) MyCycles(ctx context.Context, p *auth.Principal) ([]MyCycle, error) {

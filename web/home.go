@@ -14,6 +14,7 @@ func (s *Server) registerHome() {
 }
 
 type homeView struct {
+	Name       string // the person the account belongs to, else the account
 	Stats      org.Stats
 	HasStats   bool
 	Orgs       int
@@ -48,7 +49,12 @@ func barChart(title string, counts []org.Count) chartOption {
 // charge, by category, and the organisations by kind.
 func (s *Server) homePage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	v := View{Title: "首页", Active: "home"}
-	data := homeView{}
+	data := homeView{Name: p.Username}
+	if p.PersonID != 0 {
+		if pe, err := s.cfg.Org.GetPerson(r.Context(), p, p.PersonID); err == nil {
+			data.Name = pe.Name
+		}
+	}
 	// Members see only themselves; the figures are for those in charge of organisations.
 	if sc := p.Scope(auth.PeopleView); sc.All || len(sc.Paths) > 0 {
 		st, err := s.cfg.Org.Stats(r.Context(), p, 0)

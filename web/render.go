@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"fmt"
 	"html/template"
@@ -48,6 +49,9 @@ type NavItem struct {
 	Href  string
 	Perm  auth.Permission // shown when the caller holds it somewhere; "" = everyone
 	Order int
+	// Show, when set, also decides from the caller's own records: a page about one's own
+	// appraisal is no use to a retired member who is appraised nowhere.
+	Show func(ctx context.Context, p *auth.Principal) bool
 }
 
 // Menu adds an item to the main navigation.
@@ -58,10 +62,10 @@ func (s *Server) Menu(item NavItem) {
 	}
 }
 
-func (s *Server) navFor(p *auth.Principal) []NavItem {
+func (s *Server) navFor(ctx context.Context, p *auth.Principal) []NavItem {
 	var out []NavItem
 	for _, it := range s.menu {
-		if it.Perm == "" || p.Can(it.Perm) {
+		if (it.Perm == "" || p.Can(it.Perm)) && (it.Show == nil || it.Show(ctx, p)) {
 			out = append(out, it)
 		}
 	}
@@ -112,7 +116,7 @@ func (s *Server) Render(w http.ResponseWriter, r *http.Request, status int, t *T
 		v.P = p
 	}
 	if v.P != nil {
-		v.Nav = s.navFor(v.P)
+		v.Nav = s.navFor(r.Context(), v.P)
 	}
 	if v.Flash == "" {
 		v.Flash = takeFlash(w, r)
