@@ -111,8 +111,17 @@ func TestBrowserLoginCreateImportFind(t *testing.T) {
 	step("find a member by name", chromedp.Navigate(base+"/people"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=q]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name=q]`), "龙国庆"),
-		chromedp.Submit(chromedp.CSS(`input[name=q]`)),
-		chromedp.WaitVisible(chromedp.CSS(`table tbody tr`)))
+		chromedp.Submit(chromedp.CSS(`input[name=q]`)))
+	// The list before the search has rows too: wait for the answer to the search to be the page.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if loc, err := chromedp.Run(bctx, chromedp.Location()); err == nil && strings.Contains(loc, "q=") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the search for 龙国庆 did not load")
+		}
+	}
+	step("the search's answer", chromedp.WaitVisible(chromedp.CSS(`table tbody tr`)))
 	rows := text("table tbody")
 	if !strings.Contains(rows, "龙国庆") || !strings.Contains(rows, "东门社区") || strings.Contains(rows, "白玉兰") {
 		t.Fatalf("search for 龙国庆 shows %q", rows)
