@@ -107,7 +107,8 @@
 //
 // Published results (step 5 closed) are what the quarter's grades are used for
 // (results_use.go): a person's year with the annual proposal under the policy's annual rule,
-// a unit's year pool by pool with the annual 优秀 quota, and an Excel export for promotion
+// a unit's year pool by pool with the annual 优秀 quota (the share rounded down, at least one
+// place in any pool that is not empty, as the quarter's 好 quota), and an Excel export for promotion
 // review with every number of the breakdown. HR keeps the quarter's roster and target task
 // lists in Excel too: imports are all or nothing with an error report (excel.go).
 package appraisal

@@ -485,12 +485,16 @@ func AnnualCandidate(rule AnnualRule, quarters []Grade) bool {
 	return int64(good)*100 >= rule.GoodSharePct*int64(len(quarters))
 }
 
-// AnnualQuota is how many of a pool of n may be 优秀, rounded down; approved is the
-// district's approval of the higher share.
+// AnnualQuota is how many of a pool of n may be 优秀: the share rounded down, but at least
+// one in any pool that is not empty, as the quarter's 好 quota ("rounded down, at least 1");
+// approved is the district's approval of the higher share.
 func AnnualQuota(rule AnnualRule, n int, approved bool) int {
+	if n <= 0 {
+		return 0
+	}
 	pct := rule.ExcellentQuotaPct
 	if approved {
 		pct = rule.ExcellentQuotaApprovedPct
 	}
-	return int(int64(n) * pct / 100)
+	return max(int(int64(n)*pct/100), 1)
 }
