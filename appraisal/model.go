@@ -193,6 +193,19 @@ func (b *Breakdown) total() {
 	b.Composite = b.Base + b.AdjustTotal + b.BonusTotal - b.Deducted
 }
 
+// Scored is the composite before the 争先赛: what the person's own inputs give, whatever
+// pool they are graded in.
+func (b *Breakdown) Scored() int64 { return b.Composite - b.BonusTotal }
+
+// setBonuses replaces the 争先赛 bonuses, as a pool other than the unit's own awarded them.
+func (b *Breakdown) setBonuses(bs []Bonus) {
+	b.Bonuses, b.BonusTotal = append([]Bonus{}, bs...), 0
+	for _, x := range bs {
+		b.BonusTotal += x.Points
+	}
+	b.total()
+}
+
 // PoolEntry is one person of a pool to grade.
 type PoolEntry struct {
 	PersonID  int64
@@ -267,6 +280,7 @@ const (
 	StatusFailed     Status = "failed"      // a negative-list hit set 较差
 	StatusMissing    Status = "missing"     // no ratings: not graded
 	StatusReviewed   Status = "reviewed"    // changed on review (复核), with HR's recorded reason
+	StatusMergeStale Status = "merge_stale" // a merged pool's scores changed since its grading: held
 )
 
 // Label explains the status in Chinese.
@@ -288,6 +302,8 @@ func (s Status) Label() string {
 		return "尚无评价，不评定等次"
 	case StatusReviewed:
 		return "经复核改定"
+	case StatusMergeStale:
+		return "合并评定后评分已有变化，等次暂缓，待区级重新合并评定"
 	}
 	return ""
 }

@@ -276,7 +276,8 @@ func (s *Service) CloseStep(ctx context.Context, p *auth.Principal, cycleID int6
 			for _, pool := range sum.Pools {
 				switch {
 				case pool.MergeStale:
-					return errs.Conflict("%s评定池合并评定后本单位评分已有变化，须由区级重新合并评定后方可确认结果", pool.Label)
+					return errs.Conflict("%s评定池合并评定后%s的评分已有变化，合并评定已失效，等次暂缓：须由%s重新合并评定后方可确认结果",
+						pool.Label, staleWho(c, pool.StaleUnits), pool.Merge.OrgName)
 				case pool.Small && pool.Merge == nil:
 					return errs.Conflict("%s评定池人数少于%d人，须由区级与其他小单位合并评定后方可确认结果", pool.Label, sum.Policy.MinPoolSize)
 				case pool.Merge != nil && len(pool.Tie) > 0:
@@ -333,6 +334,18 @@ func (s *Service) CloseStep(ctx context.Context, p *auth.Principal, cycleID int6
 			EntityID: c.id, OrgID: c.orgID, Summary: summary})
 	})
 	return out, err
+}
+
+// staleWho names the units whose scores changed after a merged grading, this one as 本单位.
+func staleWho(c cycleRef, units []string) string {
+	var names []string
+	for _, u := range units {
+		if u == c.orgName {
+			u = "本单位"
+		}
+		names = append(names, u)
+	}
+	return strings.Join(names, "、")
 }
 
 // ReopenInput is the district's approval to reopen a filed quarter back to a step.
