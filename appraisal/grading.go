@@ -87,6 +87,7 @@ type Result struct {
 	Status      Status    `json:"status"`
 	StatusLabel string    `json:"status_label"`
 	TieReason   string    `json:"tie_reason,omitempty"`
+	Merged      bool      `json:"merged"` // graded in a merged pool of small units: Rank is its rank there
 	Breakdown   Breakdown `json:"breakdown"`
 }
 
@@ -352,7 +353,7 @@ func (s *Service) Results(ctx context.Context, p *auth.Principal, f ResultFilter
 			args = append(args, f.PersonID)
 		}
 		rows, err := tx.Query(ctx, `SELECT r.person_id, pe.name, r.pool, r.composite, r.rank, r.band_grade, r.grade, r.status,
-				r.breakdown, COALESCE(d.reason, '')
+				r.breakdown, COALESCE(d.reason, ''), r.pool_key
 			FROM ap_results r JOIN orgs o ON o.id = r.org_id JOIN people pe ON pe.id = r.person_id
 			LEFT JOIN ap_tie_decisions d ON d.cycle_id = r.cycle_id AND d.person_id = r.person_id
 			WHERE `+cond+` ORDER BY r.pool, r.rank = 0, r.rank, r.person_id`, args...)
@@ -362,15 +363,15 @@ func (s *Service) Results(ctx context.Context, p *auth.Principal, f ResultFilter
 		defer rows.Close()
 		for rows.Next() {
 			var r Result
-			var breakdown, reason string
+			var breakdown, reason, poolKey string
 			if err := rows.Scan(&r.PersonID, &r.Name, &r.Pool, &r.Composite, &r.Rank, &r.BandGrade, &r.Grade, &r.Status,
-				&breakdown, &reason); err != nil {
+				&breakdown, &reason, &poolKey); err != nil {
 				return err
 			}
 			if err := json.Unmarshal([]byte(breakdown), &r.Breakdown); err != nil {
 				return fmt.Errorf("appraisal: breakdown of %d in cycle %d: %w", r.PersonID, c.id, err)
 			}
-			r.PoolLabel, r.Score, r.StatusLabel = PoolLabel(r.Pool), FormatScore(r.Composite), r.Status.Label()
+			r.PoolLabel, r.Score, r.StatusLabel, r.Merged = PoolLabel(r.Pool), FormatScore(r.Composite), r.Status.Label(), mergedKey(poolKey)
 			if r.Status == StatusTieWon || r.Status == StatusTieLost {
 				r.TieReason = reason
 			}

@@ -727,6 +727,9 @@ func gradeMerged(ctx context.Context, tx *store.Tx, p *auth.Principal, o orgRef,
 	return mp, err
 }
 
+// mergedKey reports whether a result's pool key is a merged pool's (m<id>:<pool>).
+func mergedKey(poolKey string) bool { return strings.HasPrefix(poolKey, "m") }
+
 // poolSizes counts a cycle's appraisees by pool.
 func poolSizes(ctx context.Context, q querier, cycleID int64) (map[string]int, error) {
 	rows, err := q.Query(ctx, `SELECT pool, COUNT(*) FROM ap_appraisees WHERE cycle_id = ? GROUP BY pool`, cycleID)

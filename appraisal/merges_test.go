@@ -336,7 +336,8 @@ func TestMergeGoneStaleAfterConfirmation(t *testing.T) {
 			t.Fatalf("merged staff again = %+v", e)
 		}
 		pr := must[Progress](t)(w.svc.Progress(ctx, dev.hr, dev.c.ID))
-		if pr.Step != StepHR || pr.PublishedAt != nil || pr.Steps[StepHR-1].ClosedAt != nil {
+		if pr.Step != StepHR || pr.PublishedAt != nil || pr.Steps[StepHR-1].ClosedAt != nil || pr.Reopened == nil ||
+			!strings.Contains(pr.Reopened.Reason, "合并评定因西山区审计局评分变化已失效") {
 			t.Fatalf("发改局 after the district graded again = %+v", pr)
 		}
 		if n := w.count(t, `SELECT COUNT(*) FROM ap_reopens WHERE cycle_id = ? AND to_step = 5 AND approved_by = 'xishan_zzb'

@@ -64,6 +64,18 @@ type Progress struct {
 	PublishedAt *time.Time  `json:"published_at"`
 	ReviewUntil string      `json:"review_until"`
 	Steps       []StepState `json:"steps"`
+	// Reopened is the last reopening while the quarter is back at the step it was reopened at:
+	// the district's approval of a filed quarter, or a merged grading gone stale that sent it
+	// back to step 5.
+	Reopened *Reopening `json:"reopened,omitempty"`
+}
+
+// Reopening is a recorded return of a quarter to an earlier step.
+type Reopening struct {
+	ToStep     int       `json:"to_step"`
+	Reason     string    `json:"reason"`
+	ApprovedBy string    `json:"approved_by"`
+	At         time.Time `json:"at"`
 }
 
 // open refuses a write that belongs to a step the cycle has passed.
@@ -194,6 +206,21 @@ func progress(ctx context.Context, q querier, cycleID int64, today string) (Prog
 	}
 	if err := rows.Err(); err != nil {
 		return out, err
+	}
+	if !out.Filed {
+		var r Reopening
+		var at string
+		err := q.QueryRow(ctx, `SELECT to_step, reason, approved_by, created_at FROM ap_reopens WHERE cycle_id = ? ORDER BY id DESC LIMIT 1`,
+			cycleID).Scan(&r.ToStep, &r.Reason, &r.ApprovedBy, &at)
+		switch {
+		case err == nil && out.Step <= r.ToStep:
+			if r.At, err = store.ParseTime(at); err != nil {
+				return out, err
+			}
+			out.Reopened = &r
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return out, err
+		}
 	}
 	for n := 1; n <= StepCount; n++ {
 		st := byStep[n]
@@ -778,9 +805,10 @@ func (s *Service) Feedback(ctx context.Context, p *auth.Principal, cycleID int64
 func ownResult(ctx context.Context, q querier, cycleID, personID int64) (*Result, error) {
 	var r Result
 	var breakdown string
-	err := q.QueryRow(ctx, `SELECT r.person_id, pe.name, r.pool, r.composite, r.rank, r.band_grade, r.grade, r.status, r.breakdown
+	var poolKey string
+	err := q.QueryRow(ctx, `SELECT r.person_id, pe.name, r.pool, r.composite, r.rank, r.band_grade, r.grade, r.status, r.breakdown, r.pool_key
 		FROM ap_results r JOIN people pe ON pe.id = r.person_id WHERE r.cycle_id = ? AND r.person_id = ?`, cycleID, personID).
-		Scan(&r.PersonID, &r.Name, &r.Pool, &r.Composite, &r.Rank, &r.BandGrade, &r.Grade, &r.Status, &breakdown)
+		Scan(&r.PersonID, &r.Name, &r.Pool, &r.Composite, &r.Rank, &r.BandGrade, &r.Grade, &r.Status, &breakdown, &poolKey)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -790,7 +818,7 @@ func ownResult(ctx context.Context, q querier, cycleID, personID int64) (*Result
 	if err := json.Unmarshal([]byte(breakdown), &r.Breakdown); err != nil {
 		return nil, err
 	}
-	r.PoolLabel, r.Score, r.StatusLabel = PoolLabel(r.Pool), FormatScore(r.Composite), r.Status.Label()
+	r.PoolLabel, r.Score, r.StatusLabel, r.Merged = PoolLabel(r.Pool), FormatScore(r.Composite), r.Status.Label(), mergedKey(poolKey)
 	return &r, nil
 }
 
