@@ -371,7 +371,8 @@ func (s *Service) Results(ctx context.Context, p *auth.Principal, f ResultFilter
 			if err := json.Unmarshal([]byte(breakdown), &r.Breakdown); err != nil {
 				return fmt.Errorf("appraisal: breakdown of %d in cycle %d: %w", r.PersonID, c.id, err)
 			}
-			r.PoolLabel, r.Score, r.StatusLabel, r.Merged = PoolLabel(r.Pool), FormatScore(r.Composite), r.Status.Label(), mergedKey(poolKey)
+			r.Merged = mergedKey(poolKey)
+			r.PoolLabel, r.Score, r.StatusLabel = PoolLabel(r.Pool), FormatScore(r.Composite), r.Status.label(r.Merged)
 			if r.Status == StatusTieWon || r.Status == StatusTieLost {
 				r.TieReason = reason
 			}

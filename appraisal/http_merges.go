@@ -161,13 +161,5 @@ func (e MergedEntry) BonusText() string {
 	return ""
 }
 
-// StatusText explains the grade; a tie of a merged pool is the district's to decide.
-func (e MergedEntry) StatusText() string {
-	if e.Status == StatusTiePending {
-		return "与他人得分及绩、德分均相同，超出名额，待区级决定"
-	}
-	if e.Status == StatusTieWon || e.Status == StatusTieLost {
-		return strings.Replace(e.Status.Label(), "组织人事部门", "区级", 1)
-	}
-	return e.Status.Label()
-}
+// StatusText explains the grade.
+func (e MergedEntry) StatusText() string { return e.Status.label(true) }

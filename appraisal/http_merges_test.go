@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"grassroots/appraisal"
@@ -78,8 +79,13 @@ func TestMergePage(t *testing.T) {
 			"一般公务员 · 合并评定第 2 号（5 人参评，“好”等次名额 2 个）", "领导干部 · 合并评定第 1 号（2 人参评，“好”等次名额 1 个）",
 			"西山区财政局</a>（3 人）", "西山区发展和改革局</a>（2 人）", "好 1 人 · 较好 2 人 · 一般 0 人 · 较差 0 人",
 			"待区级决定", "尚余 1 个“好”等次名额", "重新合并评定")
-		shows(t, "the unit's page", hr.get(fmt.Sprintf("/appraisal/cycles/%d", fin.ID)), http.StatusOK,
-			"已由西山区与西山区发展和改革局、西山区财政局的同类评定池合并评定（合并评定第 2 号，共 5 人参评，“好”等次名额 2 个）")
+		unitPage := hr.get(fmt.Sprintf("/appraisal/cycles/%d", fin.ID))
+		shows(t, "the unit's page", unitPage, http.StatusOK,
+			"已由西山区将西山区发展和改革局、西山区财政局的同类评定池合并评定（合并评定第 2 号，共 5 人参评，“好”等次名额 2 个）",
+			"待区级决定", "并列人员的“好”等次由西山区在小单位合并评定中决定")
+		if strings.Contains(unitPage.body, `action="/appraisal/cycles/`+fmt.Sprint(fin.ID)+`/ties"`) {
+			t.Error("the unit's page offers its HR a form to decide the merged tie")
+		}
 
 		tie := url.Values{"org_id": {district}, "quarter": {"2026Q3"}, "pool": {"staff"}, "merge_id": {"2"}, "winners": {fmt.Sprint(s.people["发改甲"])}}
 		shows(t, "a tie without a reason", zzb.form("/appraisal/merges/ties", tie), http.StatusBadRequest, "请填写决定理由")
@@ -87,7 +93,7 @@ func TestMergePage(t *testing.T) {
 		shows(t, "a unit's HR deciding", hr.form("/appraisal/merges/ties", tie), http.StatusNotFound)
 		want(t, "decide", zzb.form("/appraisal/merges/ties", tie), http.StatusSeeOther)
 		shows(t, "after the decision", zzb.get(page), http.StatusOK, "一般公务员 · 合并评定第 3 号", "好 2 人 · 较好 3 人", "并列经区级决定评为好")
-		shows(t, "甲 on the unit's page", hr.get(fmt.Sprintf("/appraisal/cycles/%d", fin.ID)), http.StatusOK, "并列经组织人事部门决定评为较好：发改甲牵头完成重点项目")
+		shows(t, "甲 on the unit's page", hr.get(fmt.Sprintf("/appraisal/cycles/%d", fin.ID)), http.StatusOK, "并列经区级决定评为较好：发改甲牵头完成重点项目")
 
 		// 财政局 changes 丙's score: the district's page and the unit's say the grading no longer holds.
 		want(t, "rate 丙 again", hr.json("POST", "/api/v1/appraisal/ratings", appraisal.RatingInput{CycleID: fin.ID, PersonID: s.people["丙"], Party: "hr",

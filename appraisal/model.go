@@ -283,6 +283,22 @@ const (
 	StatusMergeStale Status = "merge_stale" // a merged pool's scores changed since its grading: held
 )
 
+// label explains the status of a grade in a pool, merged or a unit's own: a tie of a merged
+// pool is the district's to decide, not the unit's HR office's.
+func (s Status) label(merged bool) string {
+	if merged {
+		switch s {
+		case StatusTiePending:
+			return "与他人得分及绩、德分均相同，超出名额，待区级决定"
+		case StatusTieWon:
+			return "并列经区级决定评为好"
+		case StatusTieLost:
+			return "并列经区级决定评为较好"
+		}
+	}
+	return s.Label()
+}
+
 // Label explains the status in Chinese.
 func (s Status) Label() string {
 	switch s {

@@ -124,7 +124,8 @@ func scanQuarters(rows *sql.Rows) ([]personQuarter, error) {
 		}
 		qq, _ := ParseQuarter(q.Quarter)
 		q.QuarterLabel, q.PoolLabel, q.Score = qq.Label(), PoolLabel(q.Pool), FormatScore(q.Composite)
-		q.StatusLabel, q.Filed, q.Merged = q.Status.Label(), step >= StepFiled, mergedKey(poolKey)
+		q.Filed, q.Merged = step >= StepFiled, mergedKey(poolKey)
+		q.StatusLabel = q.Status.label(q.Merged)
 		out = append(out, q)
 	}
 	return out, rows.Err()

@@ -818,7 +818,8 @@ func ownResult(ctx context.Context, q querier, cycleID, personID int64) (*Result
 	if err := json.Unmarshal([]byte(breakdown), &r.Breakdown); err != nil {
 		return nil, err
 	}
-	r.PoolLabel, r.Score, r.StatusLabel, r.Merged = PoolLabel(r.Pool), FormatScore(r.Composite), r.Status.Label(), mergedKey(poolKey)
+	r.Merged = mergedKey(poolKey)
+	r.PoolLabel, r.Score, r.StatusLabel = PoolLabel(r.Pool), FormatScore(r.Composite), r.Status.label(r.Merged)
 	return &r, nil
 }
 
