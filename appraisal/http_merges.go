@@ -52,16 +52,21 @@ func orgOf(r *http.Request, p *auth.Principal) (int64, error) {
 	return orgID, err
 }
 
+// visibleOrgOf loads the organisation of ?org_id= (the caller's own by default) for a page.
+func (h *Handlers) visibleOrgOf(r *http.Request, p *auth.Principal) (orgRef, error) {
+	orgID, err := orgOf(r, p)
+	if err != nil {
+		return orgRef{}, err
+	}
+	return visibleOrg(r.Context(), h.srv.DB(), p, PermView, orgID)
+}
+
 func (h *Handlers) mergesPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	return h.renderMerges(w, r, p, http.StatusOK, web.View{}, "")
 }
 
 func (h *Handlers) renderMerges(w http.ResponseWriter, r *http.Request, p *auth.Principal, status int, v web.View, failed string) error {
-	orgID, err := orgOf(r, p)
-	if err != nil {
-		return err
-	}
-	o, err := visibleOrg(r.Context(), h.srv.DB(), p, PermView, orgID)
+	o, err := h.visibleOrgOf(r, p)
 	if err != nil {
 		return err
 	}

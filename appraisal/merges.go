@@ -135,31 +135,33 @@ func (s *Service) MergePools(ctx context.Context, p *auth.Principal, in MergeInp
 	return out, err
 }
 
+// orgQuarter loads an organisation the caller sees and reads a quarter, for the reads of a
+// district's merged pools.
+func orgQuarter(ctx context.Context, q querier, p *auth.Principal, orgID int64, quarter string) (orgRef, Quarter, error) {
+	o, err := visibleOrg(ctx, q, p, PermView, orgID)
+	if err != nil {
+		return o, Quarter{}, err
+	}
+	qt, err := ParseQuarter(quarter)
+	return o, qt, err
+}
+
 // MergedPools lists the merged gradings in force of an organisation's quarter.
 func (s *Service) MergedPools(ctx context.Context, p *auth.Principal, orgID int64, quarter string) ([]MergedPool, error) {
 	var out []MergedPool
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		o, err := visibleOrg(ctx, tx, p, PermView, orgID)
-		if err != nil {
-			return err
-		}
-		q, err := ParseQuarter(quarter)
+		o, q, err := orgQuarter(ctx, tx, p, orgID, quarter)
 		if err != nil {
 			return err
 		}
 		for _, pool := range []string{PoolLeader, PoolStaff} {
-			m, err := latestMergeOf(ctx, tx, o.id, q.String(), pool)
+			m, err := mergeInForce(ctx, tx, o.id, q.String(), pool)
 			if err != nil {
 				return err
 			}
-			if m == nil {
-				continue
+			if m != nil {
+				out = append(out, *m)
 			}
-			if m.StaleUnits, err = staleUnits(ctx, tx, m, nil, 0); err != nil {
-				return err
-			}
-			m.Stale = len(m.StaleUnits) > 0
-			out = append(out, *m)
 		}
 		return nil
 	})
@@ -186,11 +188,7 @@ type SmallPool struct {
 func (s *Service) SmallPools(ctx context.Context, p *auth.Principal, orgID int64, quarter string) ([]SmallPool, error) {
 	var out []SmallPool
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		o, err := visibleOrg(ctx, tx, p, PermView, orgID)
-		if err != nil {
-			return err
-		}
-		q, err := ParseQuarter(quarter)
+		o, q, err := orgQuarter(ctx, tx, p, orgID, quarter)
 		if err != nil {
 			return err
 		}
@@ -199,7 +197,6 @@ func (s *Service) SmallPools(ctx context.Context, p *auth.Principal, orgID int64
 			return err
 		}
 		latest := map[string]*MergedPool{}
-		stale := map[string][]string{}
 		for _, m := range members {
 			for _, pool := range []string{PoolLeader, PoolStaff} {
 				n := m.sizes[pool]
@@ -207,19 +204,14 @@ func (s *Service) SmallPools(ctx context.Context, p *auth.Principal, orgID int64
 					continue
 				}
 				if _, ok := latest[pool]; !ok {
-					if latest[pool], err = latestMergeOf(ctx, tx, o.id, q.String(), pool); err != nil {
+					if latest[pool], err = mergeInForce(ctx, tx, o.id, q.String(), pool); err != nil {
 						return err
-					}
-					if latest[pool] != nil {
-						if stale[pool], err = staleUnits(ctx, tx, latest[pool], nil, 0); err != nil {
-							return err
-						}
 					}
 				}
 				sp := SmallPool{CycleID: m.c.id, OrgID: m.c.orgID, OrgName: m.c.orgName, Pool: pool, Label: PoolLabel(pool), Size: n,
 					Step: m.c.step, StepName: StepName(m.c.step)}
 				if l := latest[pool]; l != nil && slices.ContainsFunc(l.Units, func(u MergedUnit) bool { return u.CycleID == m.c.id }) {
-					sp.MergeID, sp.Stale = l.ID, len(stale[pool]) > 0
+					sp.MergeID, sp.Stale = l.ID, l.Stale
 				}
 				out = append(out, sp)
 			}
@@ -275,18 +267,14 @@ func (s *Service) DecideMergedTie(ctx context.Context, p *auth.Principal, in Mer
 				return err
 			}
 		}
-		if latest, err = latestMergeOf(ctx, tx, orgID, quarter, pool); err != nil {
+		if latest, err = mergeInForce(ctx, tx, orgID, quarter, pool); err != nil {
 			return err
 		}
 		if latest.ID != mergeID {
 			return errs.Conflict("该合并评定已被重新评定，请刷新后重试")
 		}
-		changed, err := staleUnits(ctx, tx, latest, nil, 0)
-		if err != nil {
-			return err
-		}
-		if len(changed) > 0 {
-			return errs.Conflict("合并评定后%s的评分已有变化，该合并评定已失效：请先重新合并评定，再决定并列", strings.Join(changed, "、"))
+		if latest.Stale {
+			return errs.Conflict("合并评定后%s的评分已有变化，该合并评定已失效：请先重新合并评定，再决定并列", latest.StaleUnitNames())
 		}
 		if len(latest.Tie) == 0 {
 			return errs.Conflict("该合并评定池没有待决定的并列")
@@ -756,6 +744,19 @@ func readMerge(id int64, raw string) (*MergedPool, error) {
 	}
 	m.ID = id
 	return &m, nil
+}
+
+// mergeInForce is latestMergeOf with whether it is stale, and why.
+func mergeInForce(ctx context.Context, q querier, orgID int64, quarter, pool string) (*MergedPool, error) {
+	m, err := latestMergeOf(ctx, q, orgID, quarter, pool)
+	if err != nil || m == nil {
+		return m, err
+	}
+	if m.StaleUnits, err = staleUnits(ctx, q, m, nil, 0); err != nil {
+		return nil, err
+	}
+	m.Stale = len(m.StaleUnits) > 0
+	return m, nil
 }
 
 // latestMergeOf is the merged grading in force of an organisation's quarter and pool, if any.

@@ -83,23 +83,31 @@ func (b *builder) xishanAppraisal() error {
 	}
 	// This quarter: opened, targets set, step 1 closed; the appraisees write their 个人小结.
 	for ui := range b.xsUnits {
-		u := &b.xsUnits[ui]
-		err := b.at(qStart(thisQ).AddDate(0, 0, 3), func() error {
-			c, err := ap.OpenCycle(b.ctx, u.hr, appraisal.CycleInput{OrgID: u.org.ID, Quarter: thisQ.String()})
-			if err != nil {
-				return err
-			}
-			if err := b.tasks(u, c.ID, thisQ); err != nil {
-				return err
-			}
-			_, err = ap.CloseStep(b.ctx, u.hr, c.ID, appraisal.StepInput{Step: appraisal.StepTargets})
+		if _, err := b.openQuarter(&b.xsUnits[ui], thisQ); err != nil {
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("%s %s: %w", u.org.Name, thisQ, err)
 		}
 	}
 	return b.xishanMerged(thisQ)
+}
+
+// openQuarter opens a unit's quarter in its first days, sets its targets and closes step 1.
+func (b *builder) openQuarter(u *xsUnit, q appraisal.Quarter) (appraisal.Cycle, error) {
+	var c appraisal.Cycle
+	err := b.at(qStart(q).AddDate(0, 0, 3), func() error {
+		var err error
+		if c, err = b.ap.OpenCycle(b.ctx, u.hr, appraisal.CycleInput{OrgID: u.org.ID, Quarter: q.String()}); err != nil {
+			return err
+		}
+		if err := b.tasks(u, c.ID, q); err != nil {
+			return err
+		}
+		_, err = b.ap.CloseStep(b.ctx, u.hr, c.ID, appraisal.StepInput{Step: appraisal.StepTargets})
+		return err
+	})
+	if err != nil {
+		return c, fmt.Errorf("%s %s: %w", u.org.Name, q, err)
+	}
+	return c, nil
 }
 
 // xishanMerged runs this quarter of the small units to step 5 early (their HR offices rate;
@@ -110,20 +118,9 @@ func (b *builder) xishanMerged(q appraisal.Quarter) error {
 	ap, today := b.ap, b.db.Now().In(store.Shanghai)
 	for ui := range b.xsSmall {
 		u := &b.xsSmall[ui]
-		var c appraisal.Cycle
-		err := b.at(qStart(q).AddDate(0, 0, 3), func() error {
-			var err error
-			if c, err = ap.OpenCycle(b.ctx, u.hr, appraisal.CycleInput{OrgID: u.org.ID, Quarter: q.String()}); err != nil {
-				return err
-			}
-			if err := b.tasks(u, c.ID, q); err != nil {
-				return err
-			}
-			_, err = ap.CloseStep(b.ctx, u.hr, c.ID, appraisal.StepInput{Step: appraisal.StepTargets})
-			return err
-		})
+		c, err := b.openQuarter(u, q)
 		if err != nil {
-			return fmt.Errorf("%s %s: %w", u.org.Name, q, err)
+			return err
 		}
 		err = b.at(today, func() error {
 			for step := appraisal.StepSummary; step < appraisal.StepHR; step++ {
