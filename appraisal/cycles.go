@@ -397,6 +397,9 @@ func (s *Service) GetCycle(ctx context.Context, p *auth.Principal, id int64) (Cy
 			if err := json.Unmarshal([]byte(summary), out.Summary); err != nil {
 				return fmt.Errorf("appraisal: summary of cycle %d: %w", id, err)
 			}
+			if err := markStaleMerges(ctx, tx, c.id, out.Summary); err != nil {
+				return err
+			}
 		}
 		pr, err := progress(ctx, tx, c.id, store.LocalDate(tx.Now()))
 		if err != nil {

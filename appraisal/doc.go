@@ -79,21 +79,35 @@
 // (MergePools), once every unit with a small pool is at step 5: each unit is computed, the
 // small pools of a kind are graded as one by GradePool (the 好 quota on the merged size, the
 // policy's rounding and minimum; bands, caps, ties broken by 绩 then 德) and the grading is
-// stored (ap_pool_merges, with its members) with every person's inputs (composite, 绩, 德)
-// and outcome. Members must share one policy version. Each unit's computation then takes its
-// small pools' grades from the merged grading in force (the latest of the organisation,
-// quarter and pool), as long as the unit's people and their composite, 绩 and 德 are still
-// those it was made from; results carry the merged pool's key (pool_key m<id>:<pool>), the
-// rank is the rank in the merged pool and the unit's summary names the merged units, size
-// and quota. A unit whose small pool has no merged grading, or whose scores changed after it
-// (stale), is graded alone meanwhile and cannot close step 5; the district grades again. A
-// tie at the merged quota's edge is the district's to decide (DecideMergedTie), with a
-// recorded reason stored with each person's cycle; the unit's HR cannot. Merged grading
-// takes every member's step lock shared and its results lock, as a unit's computation does,
-// so once any member has closed step 5 (published, reviewed or filed) the merged pool cannot
-// be graded again until every member is back at step 5: a filed cycle never changes, and a
-// published one only through the district's reopening. The 好 quota of reviews and the district's quota check count a merged pool
-// whole. The 争先赛 stays within each unit's own pool.
+// stored (ap_pool_merges, with its members) with every person's inputs and outcome. Members
+// must share one policy version. The 争先赛 of a merged pool is run over the merged pool:
+// each unit's computation gives a person's score before the contest (the base, list entries
+// and negative-list deductions) and dimension scores; the merged grading drops the units' own
+// contests, awards the top share of the whole merged pool on each of 能、勤、绩, and grades on
+// the composites that gives (the contest ranks dimension scores, which no bonus changes, so
+// the order is contest, then grading, as in a unit's own pool). Each unit's computation then
+// takes its small pools' grades and bonuses from the merged grading in force (the latest of
+// the organisation, quarter and pool), as long as every unit's people and their scores before
+// the contest are still those it was made from; results carry the merged pool's key
+// (pool_key m<id>:<pool>), the rank is the rank in the merged pool and the unit's summary
+// names the merged units, size and quota. A unit whose small pool has no merged grading yet
+// is graded alone meanwhile and cannot close step 5.
+//
+// When any unit's scores in a merged pool change after its grading (a rating, an entry, a
+// reopened quarter computed again), the grading is stale for every unit of it: their grades
+// in that pool are held (no grade, status merge_stale, no contest bonus), each unit's page
+// and the district's merge page name the units that changed, and no unit can close step 5
+// until the district grades the pool again (a tie of a stale grading cannot be decided
+// either). Grading again returns a member that had already confirmed step 5 on the stale
+// grading (published or in step 6 or 7) to step 5: its results are unpublished, the return
+// is recorded with the reopenings (ap_reopens) with the reason, and its HR confirms again.
+// A filed member is never changed by a merge: the district is told to reopen it at step 5
+// first, and nothing is written. A pool whose grading still holds is not graded again once
+// any member has confirmed. A tie at the merged quota's edge is the district's to decide
+// (DecideMergedTie), with a recorded reason stored with each person's cycle; the unit's HR
+// cannot. Merged grading takes every member's results lock and step lock, in cycle order,
+// as a unit's computation and a step's closing do. The 好 quota of reviews and the
+// district's quota check count a merged pool whole.
 //
 // # District oversight
 //
@@ -107,7 +121,8 @@
 //
 // Published results (step 5 closed) are what the quarter's grades are used for
 // (results_use.go): a person's year with the annual proposal under the policy's annual rule,
-// a unit's year pool by pool with the annual 优秀 quota, and an Excel export for promotion
+// a unit's year pool by pool with the annual 优秀 quota (the share rounded down, at least one
+// place in any pool that is not empty, as the quarter's 好 quota), and an Excel export for promotion
 // review with every number of the breakdown. HR keeps the quarter's roster and target task
 // lists in Excel too: imports are all or nothing with an error report (excel.go).
 package appraisal

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"grassroots/audit"
 	"grassroots/auth"
@@ -38,14 +39,20 @@ type PoolSummary struct {
 	Uniform  bool          `json:"uniform"`
 	// Small: the pool has fewer than MinPoolSize people while the policy merges small units.
 	// Such a pool is graded with the same pool of the district's other small units
-	// (MergePools); until then, or when its scores changed after the merged grading
-	// (MergeStale), it is graded on its own and its results cannot be confirmed.
+	// (MergePools); until then it is graded on its own and its results cannot be confirmed.
 	Small bool `json:"small"`
 	// Merge is the merged grading the pool's grades come from; Size, Slots and TieSlots are
 	// then the merged pool's, Counts and Tie the unit's own people.
-	Merge      *PoolMerge `json:"merge,omitempty"`
-	MergeStale bool       `json:"merge_stale"`
+	Merge *PoolMerge `json:"merge,omitempty"`
+	// MergeStale: the scores of StaleUnits (this unit's or another's of the merged pool)
+	// changed after the merged grading Merge. The pool's grades are held (no grade, status
+	// merge_stale) and cannot be confirmed until the district grades the pool again.
+	MergeStale bool     `json:"merge_stale"`
+	StaleUnits []string `json:"stale_units,omitempty"`
 }
+
+// StaleUnitNames lists the units whose scores changed after the merged grading, for pages.
+func (ps PoolSummary) StaleUnitNames() string { return strings.Join(ps.StaleUnits, "、") }
 
 // TiePerson is someone in a tie HR must decide.
 type TiePerson struct {
@@ -80,6 +87,7 @@ type Result struct {
 	Status      Status    `json:"status"`
 	StatusLabel string    `json:"status_label"`
 	TieReason   string    `json:"tie_reason,omitempty"`
+	Merged      bool      `json:"merged"` // graded in a merged pool of small units: Rank is its rank there
 	Breakdown   Breakdown `json:"breakdown"`
 }
 
@@ -191,16 +199,28 @@ func compute(ctx context.Context, tx *store.Tx, c cycleRef) (Summary, error) {
 			Small: pol.MergeSmallUnits && int64(len(entries)) < pol.MinPoolSize}
 		poolKey := fmt.Sprintf("c%d:%s", c.id, pool)
 		if ps.Small {
-			// A small pool takes its grades from the merged grading in force, as long as its
-			// people and scores are still those the grading was made from.
+			// A small pool takes its grades and 争先赛 bonuses from the merged grading in force,
+			// as long as the people and scores of every unit of it are still those the grading
+			// was made from; otherwise its grades are held until the district grades again.
 			m, err := cycleMerge(ctx, tx, c.id, pool)
 			if err != nil {
 				return sum, err
 			}
 			if m != nil {
-				if outcomes, ok := m.outcomesFor(c.id, entries); ok && m.PolicyID == eff.PolicyID {
-					g.Outcomes, g.Tie = outcomes, nil
-					g.Counts = make([]int, 4)
+				ps.Merge = m.summary()
+				outcomes, ok := m.applyTo(c.id, entries)
+				if !ok || m.PolicyID != eff.PolicyID {
+					ps.StaleUnits = []string{c.orgName}
+				}
+				// This cycle's results are being replaced; the others' are as they stand.
+				others, err := staleUnits(ctx, tx, m, nil, c.id)
+				if err != nil {
+					return sum, err
+				}
+				ps.StaleUnits = append(ps.StaleUnits, others...)
+				g.Tie, g.Counts = nil, make([]int, 4)
+				if len(ps.StaleUnits) == 0 {
+					g.Outcomes = outcomes
 					for _, o := range outcomes {
 						if r := o.Grade.rank(); r < 4 {
 							g.Counts[r]++
@@ -209,10 +229,19 @@ func compute(ctx context.Context, tx *store.Tx, c cycleRef) (Summary, error) {
 							g.Tie = append(g.Tie, o.PersonID)
 						}
 					}
-					ps.Size, ps.Slots, ps.TieSlots, ps.Merge = m.Size, m.Slots, m.TieSlots, m.summary()
+					ps.Size, ps.Slots, ps.TieSlots = m.Size, m.Slots, m.TieSlots
 					poolKey = fmt.Sprintf("m%d:%s", m.ID, pool)
 				} else {
-					ps.MergeStale = true
+					// Held: no grade and no 争先赛 bonus until the merged pool is graded again.
+					ps.MergeStale, ps.TieSlots = true, 0
+					for _, e := range entries {
+						e.Breakdown.setBonuses(nil)
+					}
+					for i, o := range g.Outcomes {
+						if o.Status != StatusMissing {
+							g.Outcomes[i].Grade, g.Outcomes[i].Status = "", StatusMergeStale
+						}
+					}
 				}
 			}
 		}
@@ -324,7 +353,7 @@ func (s *Service) Results(ctx context.Context, p *auth.Principal, f ResultFilter
 			args = append(args, f.PersonID)
 		}
 		rows, err := tx.Query(ctx, `SELECT r.person_id, pe.name, r.pool, r.composite, r.rank, r.band_grade, r.grade, r.status,
-				r.breakdown, COALESCE(d.reason, '')
+				r.breakdown, COALESCE(d.reason, ''), r.pool_key
 			FROM ap_results r JOIN orgs o ON o.id = r.org_id JOIN people pe ON pe.id = r.person_id
 			LEFT JOIN ap_tie_decisions d ON d.cycle_id = r.cycle_id AND d.person_id = r.person_id
 			WHERE `+cond+` ORDER BY r.pool, r.rank = 0, r.rank, r.person_id`, args...)
@@ -334,15 +363,16 @@ func (s *Service) Results(ctx context.Context, p *auth.Principal, f ResultFilter
 		defer rows.Close()
 		for rows.Next() {
 			var r Result
-			var breakdown, reason string
+			var breakdown, reason, poolKey string
 			if err := rows.Scan(&r.PersonID, &r.Name, &r.Pool, &r.Composite, &r.Rank, &r.BandGrade, &r.Grade, &r.Status,
-				&breakdown, &reason); err != nil {
+				&breakdown, &reason, &poolKey); err != nil {
 				return err
 			}
 			if err := json.Unmarshal([]byte(breakdown), &r.Breakdown); err != nil {
 				return fmt.Errorf("appraisal: breakdown of %d in cycle %d: %w", r.PersonID, c.id, err)
 			}
-			r.PoolLabel, r.Score, r.StatusLabel = PoolLabel(r.Pool), FormatScore(r.Composite), r.Status.Label()
+			r.Merged = mergedKey(poolKey)
+			r.PoolLabel, r.Score, r.StatusLabel = PoolLabel(r.Pool), FormatScore(r.Composite), r.Status.label(r.Merged)
 			if r.Status == StatusTieWon || r.Status == StatusTieLost {
 				r.TieReason = reason
 			}

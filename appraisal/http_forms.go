@@ -398,14 +398,7 @@ func (h *Handlers) rectPage(w http.ResponseWriter, r *http.Request, p *auth.Prin
 }
 
 func (h *Handlers) renderRect(w http.ResponseWriter, r *http.Request, p *auth.Principal, status int, v web.View, failed int64) error {
-	orgID, err := web.QueryID(r, "org_id")
-	if err != nil {
-		return err
-	}
-	if orgID == 0 && len(p.Grants) > 0 {
-		orgID = p.Grants[0].OrgID
-	}
-	o, err := visibleOrg(r.Context(), h.srv.DB(), p, PermView, orgID)
+	o, err := h.visibleOrgOf(r, p)
 	if err != nil {
 		return err
 	}

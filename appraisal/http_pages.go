@@ -1,7 +1,6 @@
 package appraisal
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -9,7 +8,6 @@ import (
 
 	"grassroots/auth"
 	"grassroots/errs"
-	"grassroots/store"
 	"grassroots/web"
 )
 
@@ -26,6 +24,7 @@ func (h *Handlers) registerPages() {
 	s.Public("GET /appraisal/rate/{token}", "干部群众测评表（手机）", h.ratePage)
 	s.Public("POST /appraisal/rate/{token}", "提交干部群众测评", h.rateSubmit)
 	h.registerForms()
+	h.registerMerges()
 }
 
 // homePage lists the cycles in the caller's care.
@@ -301,20 +300,11 @@ func (h *Handlers) oversightPage(w http.ResponseWriter, r *http.Request, p *auth
 }
 
 func (h *Handlers) renderOversight(w http.ResponseWriter, r *http.Request, p *auth.Principal, status int, v web.View) error {
-	q := r.URL.Query()
-	orgID, err := web.QueryID(r, "org_id")
+	orgID, err := orgOf(r, p)
 	if err != nil {
 		return err
 	}
-	if orgID == 0 && len(p.Grants) > 0 {
-		orgID = p.Grants[0].OrgID
-	}
-	quarter := q.Get("quarter")
-	if quarter == "" {
-		now := h.srv.DB().Now().In(store.Shanghai)
-		quarter = fmt.Sprintf("%dQ%d", now.Year(), (int(now.Month())+2)/3)
-	}
-	out, err := h.svc.Oversight(r.Context(), p, orgID, quarter)
+	out, err := h.svc.Oversight(r.Context(), p, orgID, h.quarterOf(r))
 	if err != nil {
 		return err
 	}

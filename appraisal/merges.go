@@ -33,18 +33,26 @@ type MergedUnit struct {
 // MergedEntry is one person of a merged pool: the inputs of the grading (as the unit's
 // computation gave them) and the outcome.
 type MergedEntry struct {
-	PersonID  int64  `json:"person_id"`
-	Name      string `json:"name"`
-	CycleID   int64  `json:"cycle_id"`
-	OrgName   string `json:"org_name"`
-	Composite int64  `json:"composite"`
-	Ji        int64  `json:"ji"`
-	De        int64  `json:"de"`
-	Missing   bool   `json:"missing"`
-	Rank      int    `json:"rank"`
-	BandGrade Grade  `json:"band_grade"`
-	Grade     Grade  `json:"grade"`
-	Status    Status `json:"status"`
+	PersonID int64  `json:"person_id"`
+	Name     string `json:"name"`
+	CycleID  int64  `json:"cycle_id"`
+	OrgName  string `json:"org_name"`
+	// Scored, Dimensions and TargetDims are the person's inputs as the unit's computation
+	// gave them, before the 争先赛: the merged grading was made from them, and stands while
+	// they stay the same.
+	Scored     int64     `json:"scored"`
+	Dimensions DimValues `json:"dimensions"`
+	TargetDims []Dim     `json:"target_dims"`
+	// Bonuses are the 争先赛 bonuses earned in the merged pool; Composite is Scored with them.
+	Bonuses   []Bonus `json:"bonuses"`
+	Composite int64   `json:"composite"`
+	Ji        int64   `json:"ji"`
+	De        int64   `json:"de"`
+	Missing   bool    `json:"missing"`
+	Rank      int     `json:"rank"`
+	BandGrade Grade   `json:"band_grade"`
+	Grade     Grade   `json:"grade"`
+	Status    Status  `json:"status"`
 }
 
 // MergedPool is a grading of the same pool of several small units as one.
@@ -66,6 +74,11 @@ type MergedPool struct {
 	Entries   []MergedEntry `json:"entries"` // best first, the ungraded last
 	CreatedBy string        `json:"created_by"`
 	CreatedAt string        `json:"created_at"`
+	// Stale: since the grading, the scores of StaleUnits changed (a rating, an entry, a
+	// reopened quarter computed again). Its grades are held in every unit of it, and none
+	// can confirm step 5, until the district grades the pool again.
+	Stale      bool     `json:"stale"`
+	StaleUnits []string `json:"stale_units"`
 }
 
 // PoolMerge is what a unit's pool summary says of the merged pool it was graded in.
@@ -96,7 +109,8 @@ func (s *Service) MergePools(ctx context.Context, p *auth.Principal, in MergeInp
 		if err != nil {
 			return err
 		}
-		if out, err = mergeAll(ctx, tx, p, o, q, ""); err != nil {
+		var returned []cycleRef
+		if out, returned, err = mergeAll(ctx, tx, p, o, q, ""); err != nil {
 			return err
 		}
 		if len(out) == 0 {
@@ -107,31 +121,99 @@ func (s *Service) MergePools(ctx context.Context, p *auth.Principal, in MergeInp
 			pools[m.Pool] = map[string]any{"merge_id": m.ID, "units": len(m.Units), "size": m.Size, "slots": m.Slots,
 				"counts": m.Counts, "tie": len(m.Tie)}
 		}
+		summary := map[string]any{"quarter": q.String(), "pools": pools}
+		if len(returned) > 0 {
+			back := map[string]int64{}
+			for _, c := range returned {
+				back[c.orgName] = c.id
+			}
+			summary["returned_to_step_5"] = back
+		}
 		return audit.Append(ctx, tx, p.Actor(), audit.Event{Action: "appraisal.merge", EntityType: "org", EntityID: o.id, OrgID: o.id,
-			Summary: map[string]any{"quarter": q.String(), "pools": pools}})
+			Summary: summary})
 	})
 	return out, err
+}
+
+// orgQuarter loads an organisation the caller sees and reads a quarter, for the reads of a
+// district's merged pools.
+func orgQuarter(ctx context.Context, q querier, p *auth.Principal, orgID int64, quarter string) (orgRef, Quarter, error) {
+	o, err := visibleOrg(ctx, q, p, PermView, orgID)
+	if err != nil {
+		return o, Quarter{}, err
+	}
+	qt, err := ParseQuarter(quarter)
+	return o, qt, err
 }
 
 // MergedPools lists the merged gradings in force of an organisation's quarter.
 func (s *Service) MergedPools(ctx context.Context, p *auth.Principal, orgID int64, quarter string) ([]MergedPool, error) {
 	var out []MergedPool
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		o, err := visibleOrg(ctx, tx, p, PermView, orgID)
-		if err != nil {
-			return err
-		}
-		q, err := ParseQuarter(quarter)
+		o, q, err := orgQuarter(ctx, tx, p, orgID, quarter)
 		if err != nil {
 			return err
 		}
 		for _, pool := range []string{PoolLeader, PoolStaff} {
-			m, err := latestMergeOf(ctx, tx, o.id, q.String(), pool)
+			m, err := mergeInForce(ctx, tx, o.id, q.String(), pool)
 			if err != nil {
 				return err
 			}
 			if m != nil {
 				out = append(out, *m)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SmallPool is a unit's pool that the policy in force merges with the same pool of the
+// other small units, and where it stands.
+type SmallPool struct {
+	CycleID  int64  `json:"cycle_id"`
+	OrgID    int64  `json:"org_id"`
+	OrgName  string `json:"org_name"`
+	Pool     string `json:"pool"`
+	Label    string `json:"label"`
+	Size     int    `json:"size"`
+	Step     int    `json:"step"`
+	StepName string `json:"step_name"`
+	MergeID  int64  `json:"merge_id"` // the merged grading in force that holds it; 0 when none
+	Stale    bool   `json:"stale"`    // that grading no longer holds: the scores changed since
+}
+
+// SmallPools lists the small pools of the units below an organisation in a quarter, unit by
+// unit, with each unit's step and the merged grading that holds the pool.
+func (s *Service) SmallPools(ctx context.Context, p *auth.Principal, orgID int64, quarter string) ([]SmallPool, error) {
+	var out []SmallPool
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		o, q, err := orgQuarter(ctx, tx, p, orgID, quarter)
+		if err != nil {
+			return err
+		}
+		members, err := smallMembers(ctx, tx, p, PermView, o, q, "")
+		if err != nil {
+			return err
+		}
+		latest := map[string]*MergedPool{}
+		for _, m := range members {
+			for _, pool := range []string{PoolLeader, PoolStaff} {
+				n := m.sizes[pool]
+				if n == 0 {
+					continue
+				}
+				if _, ok := latest[pool]; !ok {
+					if latest[pool], err = mergeInForce(ctx, tx, o.id, q.String(), pool); err != nil {
+						return err
+					}
+				}
+				sp := SmallPool{CycleID: m.c.id, OrgID: m.c.orgID, OrgName: m.c.orgName, Pool: pool, Label: PoolLabel(pool), Size: n,
+					Step: m.c.step, StepName: StepName(m.c.step)}
+				if l := latest[pool]; l != nil && slices.ContainsFunc(l.Units, func(u MergedUnit) bool { return u.CycleID == m.c.id }) {
+					sp.MergeID, sp.Stale = l.ID, l.Stale
+				}
+				out = append(out, sp)
 			}
 		}
 		return nil
@@ -185,11 +267,14 @@ func (s *Service) DecideMergedTie(ctx context.Context, p *auth.Principal, in Mer
 				return err
 			}
 		}
-		if latest, err = latestMergeOf(ctx, tx, orgID, quarter, pool); err != nil {
+		if latest, err = mergeInForce(ctx, tx, orgID, quarter, pool); err != nil {
 			return err
 		}
 		if latest.ID != mergeID {
 			return errs.Conflict("该合并评定已被重新评定，请刷新后重试")
+		}
+		if latest.Stale {
+			return errs.Conflict("合并评定后%s的评分已有变化，该合并评定已失效：请先重新合并评定，再决定并列", latest.StaleUnitNames())
 		}
 		if len(latest.Tie) == 0 {
 			return errs.Conflict("该合并评定池没有待决定的并列")
@@ -230,7 +315,7 @@ func (s *Service) DecideMergedTie(ctx context.Context, p *auth.Principal, in Mer
 				return err
 			}
 		}
-		ms, err := mergeAll(ctx, tx, p, o, q, pool)
+		ms, _, err := mergeAll(ctx, tx, p, o, q, pool)
 		if err != nil {
 			return err
 		}
@@ -252,21 +337,22 @@ type mergeMember struct {
 	sizes map[string]int
 }
 
-// mergeAll grades merged every small pool (or only the one named) of the units below o in
-// quarter q; it returns the new gradings, none when no unit has a small pool.
-func mergeAll(ctx context.Context, tx *store.Tx, p *auth.Principal, o orgRef, q Quarter, only string) ([]MergedPool, error) {
+// smallMembers lists the cycles below o in quarter q that the caller sees with perm and that
+// have a small pool (only the one named, when only is not empty), in cycle order, with their
+// steps.
+func smallMembers(ctx context.Context, q querier, p *auth.Principal, perm auth.Permission, o orgRef, qt Quarter, only string) ([]mergeMember, error) {
 	lo, hi := store.PathRange(o.path)
-	cond, args := p.Scope(PermManage).Where("o.path", "")
-	rows, err := tx.Query(ctx, `SELECT c.id, c.org_id, o.name, o.path FROM ap_cycles c JOIN orgs o ON o.id = c.org_id
+	cond, args := p.Scope(perm).Where("o.path", "")
+	rows, err := q.Query(ctx, `SELECT c.id, c.org_id, o.name, o.path, c.step FROM ap_cycles c JOIN orgs o ON o.id = c.org_id
 		WHERE c.quarter = ? AND o.path >= ? AND o.path < ? AND o.id <> ? AND `+cond+` ORDER BY c.id`,
-		append([]any{q.String(), lo, hi, o.id}, args...)...)
+		append([]any{qt.String(), lo, hi, o.id}, args...)...)
 	if err != nil {
 		return nil, err
 	}
 	var cycles []cycleRef
 	for rows.Next() {
-		c := cycleRef{quarter: q}
-		if err := rows.Scan(&c.id, &c.orgID, &c.orgName, &c.path); err != nil {
+		c := cycleRef{quarter: qt}
+		if err := rows.Scan(&c.id, &c.orgID, &c.orgName, &c.path, &c.step); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -278,14 +364,14 @@ func mergeAll(ctx context.Context, tx *store.Tx, p *auth.Principal, o orgRef, q 
 	}
 	var members []mergeMember
 	for _, c := range cycles {
-		eff, err := resolvePolicy(ctx, tx, orgRef{id: c.orgID, name: c.orgName, path: c.path}, q.Start(), true)
+		eff, err := resolvePolicy(ctx, q, orgRef{id: c.orgID, name: c.orgName, path: c.path}, qt.Start(), true)
 		if err != nil {
 			return nil, err
 		}
 		if !eff.Policy.MergeSmallUnits {
 			continue
 		}
-		sizes, err := poolSizes(ctx, tx, c.id)
+		sizes, err := poolSizes(ctx, q, c.id)
 		if err != nil {
 			return nil, err
 		}
@@ -299,70 +385,258 @@ func mergeAll(ctx context.Context, tx *store.Tx, p *auth.Principal, o orgRef, q 
 			members = append(members, m)
 		}
 	}
-	if len(members) == 0 {
-		return nil, nil
+	return members, nil
+}
+
+// mergePlan is one pool of the small units to grade merged.
+type mergePlan struct {
+	pool   string
+	in     []mergeMember
+	latest *MergedPool // the grading in force, if any
+}
+
+// mergeAll grades merged every small pool (or only the one named) of the units below o in
+// quarter q; it returns the new gradings, none when no unit has a small pool.
+//
+// Every member of a pool to grade must be at step 5. A member that has confirmed step 5 on
+// a grading that has since gone stale (another member's scores changed) is the one
+// exception: the grading it confirmed no longer holds, so grading again returns it to step 5
+// (its results unpublished, the return recorded as a reopening with the reason) and its HR
+// confirms again. A filed member is never changed here: the district reopens it first. A
+// pool whose grading in force is not stale is left as it is once any member has confirmed.
+func mergeAll(ctx context.Context, tx *store.Tx, p *auth.Principal, o orgRef, q Quarter, only string) ([]MergedPool, []cycleRef, error) {
+	members, err := smallMembers(ctx, tx, p, PermManage, o, q, only)
+	if err != nil || len(members) == 0 {
+		return nil, nil, err
 	}
-	// Lock every member as its own computation does (results, then the step), in cycle order.
+	// Lock every member as its own computation does (results, then the step), in cycle order;
+	// the step alone, since a member may go back to step 5.
 	for i := range members {
 		m := &members[i]
 		if err := lockResults(ctx, tx, m.c.id); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if err := m.c.open(ctx, tx, StepHR, "合并评定"); err != nil {
-			if e, ok := errors.AsType[*errs.Error](err); ok {
-				return nil, errs.Conflict("%s：%s", m.c.orgName, e.Message)
-			}
-			return nil, err
+		if err := tx.DB().Dialect.Serialize(ctx, tx, cycleGate^m.c.id); err != nil {
+			return nil, nil, err
 		}
 		if err := tx.QueryRow(ctx, `SELECT step FROM ap_cycles WHERE id = ?`, m.c.id).Scan(&m.c.step); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if m.c.step < StepHR {
-			return nil, errs.Conflict("%s尚在第%d步“%s”，小单位须都进入第5步“%s”方可合并评定",
+	}
+	// Members still at step 5 are computed first, so that a change of their scores shows.
+	for _, m := range members {
+		if m.c.step == StepHR {
+			if _, err := compute(ctx, tx, m.c); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	var plans []mergePlan
+	var kept *cycleRef // a confirmed member of a pool left as it is
+	back := map[int64]string{}
+	for _, pool := range []string{PoolLeader, PoolStaff} {
+		pl := mergePlan{pool: pool}
+		for _, m := range members {
+			if m.sizes[pool] > 0 {
+				pl.in = append(pl.in, m)
+			}
+		}
+		if len(pl.in) == 0 {
+			continue
+		}
+		if pl.latest, err = latestMergeOf(ctx, tx, o.id, q.String(), pool); err != nil {
+			return nil, nil, err
+		}
+		var past []mergeMember
+		for _, m := range pl.in {
+			if m.c.step > StepHR {
+				past = append(past, m)
+			}
+		}
+		if len(past) > 0 {
+			var changed []string
+			if pl.latest != nil {
+				if changed, err = staleUnits(ctx, tx, pl.latest, pl.in, 0); err != nil {
+					return nil, nil, err
+				}
+			}
+			if len(changed) == 0 {
+				if kept == nil {
+					kept = &past[0].c
+				}
+				continue
+			}
+			for _, m := range past {
+				if m.c.step >= StepFiled {
+					return nil, nil, errs.Conflict("%s评定池的合并评定因%s评分变化已失效，但%s本季度考核已备案：须先批准重新开启该单位至第5步，方可重新合并评定",
+						PoolLabel(pool), strings.Join(changed, "、"), m.c.orgName)
+				}
+				back[m.c.id] = fmt.Sprintf("%s评定池的合并评定因%s评分变化已失效，%s重新合并评定，结果退回第5步重新确认", PoolLabel(pool), strings.Join(changed, "、"), o.name)
+			}
+		}
+		plans = append(plans, pl)
+	}
+	if len(plans) == 0 {
+		if kept != nil {
+			msg := "不能再合并评定"
+			if e, ok := errors.AsType[*errs.Error](lockError(kept.step, StepHR, "合并评定")); ok {
+				msg = e.Message
+			}
+			return nil, nil, errs.Conflict("%s：%s", kept.orgName, msg)
+		}
+		return nil, nil, nil
+	}
+	var returned []cycleRef
+	for i := range members {
+		m := &members[i]
+		inPlan := false
+		for _, pl := range plans {
+			inPlan = inPlan || m.sizes[pl.pool] > 0
+		}
+		switch reason, ok := back[m.c.id]; {
+		case ok:
+			if err := backToHR(ctx, tx, p, m.c, reason); err != nil {
+				return nil, nil, err
+			}
+			m.c.step = StepHR
+			returned = append(returned, m.c)
+			if _, err := compute(ctx, tx, m.c); err != nil {
+				return nil, nil, err
+			}
+		case inPlan && m.c.step < StepHR:
+			return nil, nil, errs.Conflict("%s尚在第%d步“%s”，小单位须都进入第5步“%s”方可合并评定",
 				m.c.orgName, m.c.step, StepName(m.c.step), StepName(StepHR))
 		}
 	}
-	for _, m := range members {
-		if _, err := compute(ctx, tx, m.c); err != nil {
-			return nil, err
-		}
-	}
 	var out []MergedPool
-	for _, pool := range []string{PoolLeader, PoolStaff} {
+	for _, pl := range plans {
 		var in []mergeMember
-		for _, m := range members {
-			if m.sizes[pool] > 0 {
+		for _, m := range members { // with their steps as they now are
+			if m.sizes[pl.pool] > 0 {
 				in = append(in, m)
 			}
 		}
-		if len(in) == 0 {
-			continue
-		}
 		for _, m := range in[1:] {
 			if m.eff.PolicyID != in[0].eff.PolicyID || m.eff.Source != in[0].eff.Source {
-				return nil, errs.Conflict("%s与%s适用的考核政策不同，不能合并评定", m.c.orgName, in[0].c.orgName)
+				return nil, nil, errs.Conflict("%s与%s适用的考核政策不同，不能合并评定", m.c.orgName, in[0].c.orgName)
 			}
 		}
-		mp, err := gradeMerged(ctx, tx, p, o, q, pool, in)
+		mp, err := gradeMerged(ctx, tx, p, o, q, pl.pool, in)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, mp)
 	}
-	// Each member computed again takes its small pools' grades from the merged gradings.
+	// Each member at step 5 computed again takes its small pools' grades (and 争先赛 bonuses)
+	// from the merged gradings.
 	for _, m := range members {
-		if _, err := compute(ctx, tx, m.c); err != nil {
+		if m.c.step == StepHR {
+			if _, err := compute(ctx, tx, m.c); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return out, returned, nil
+}
+
+// backToHR returns a cycle that confirmed step 5 on a merged grading since gone stale to
+// step 5: its results are no longer published, steps 5 on are open again, and the return is
+// on record with the reopenings.
+func backToHR(ctx context.Context, tx *store.Tx, p *auth.Principal, c cycleRef, reason string) error {
+	if _, err := tx.Exec(ctx, `UPDATE ap_cycles SET step = ?, published_at = NULL, review_until = NULL WHERE id = ?`, StepHR, c.id); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE ap_cycle_steps SET closed_at = NULL, closed_by = '' WHERE cycle_id = ? AND step >= ?`, c.id, StepHR); err != nil {
+		return err
+	}
+	_, err := tx.Insert(ctx, `INSERT INTO ap_reopens (cycle_id, org_id, to_step, reason, approved_by, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.id, c.orgID, StepHR, reason, p.Username, store.FormatTime(tx.Now()))
+	return err
+}
+
+// sameInputs reports whether a person's breakdown is still what a merged grading was made
+// from: the score before the 争先赛, the dimension scores it is run on and the dimensions
+// with assessed tasks.
+func (me MergedEntry) sameInputs(b Breakdown) bool {
+	return me.Scored == b.Scored() && me.Dimensions == b.Dimensions && me.Missing == b.Missing &&
+		slices.Equal(me.TargetDims, b.TargetDims)
+}
+
+// staleUnits names the units of a merged grading whose people or scores in the pool, as
+// their results stand, are no longer those it was made from (but for the cycle skip); in,
+// when given, are the units with the small pool now, and a unit that joined or left counts
+// as changed too.
+func staleUnits(ctx context.Context, q querier, m *MergedPool, in []mergeMember, skip int64) ([]string, error) {
+	var out []string
+	graded := map[int64]bool{}
+	for _, u := range m.Units {
+		graded[u.CycleID] = true
+		if u.CycleID == skip {
+			continue
+		}
+		entries, err := poolResults(ctx, q, u.CycleID, m.Pool)
+		if err != nil {
 			return nil, err
+		}
+		n := 0
+		same := true
+		for _, me := range m.Entries {
+			if me.CycleID != u.CycleID {
+				continue
+			}
+			n++
+			b, ok := entries[me.PersonID]
+			same = same && ok && me.sameInputs(b)
+		}
+		if !same || n != len(entries) {
+			out = append(out, u.OrgName)
+		}
+	}
+	for _, mm := range in {
+		if !graded[mm.c.id] {
+			out = append(out, mm.c.orgName)
+		}
+	}
+	if in != nil {
+		for _, u := range m.Units {
+			if !slices.ContainsFunc(in, func(mm mergeMember) bool { return mm.c.id == u.CycleID }) && !slices.Contains(out, u.OrgName) {
+				out = append(out, u.OrgName)
+			}
 		}
 	}
 	return out, nil
 }
 
-// gradeMerged grades one pool of the members together and stores the grading.
+// poolResults are the breakdowns of a cycle's pool as last computed, by person.
+func poolResults(ctx context.Context, q querier, cycleID int64, pool string) (map[int64]Breakdown, error) {
+	rows, err := q.Query(ctx, `SELECT person_id, breakdown FROM ap_results WHERE cycle_id = ? AND pool = ?`, cycleID, pool)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]Breakdown{}
+	for rows.Next() {
+		var id int64
+		var raw string
+		if err := rows.Scan(&id, &raw); err != nil {
+			return nil, err
+		}
+		var b Breakdown
+		if err := json.Unmarshal([]byte(raw), &b); err != nil {
+			return nil, fmt.Errorf("appraisal: breakdown of %d in cycle %d: %w", id, cycleID, err)
+		}
+		out[id] = b
+	}
+	return out, rows.Err()
+}
+
+// gradeMerged grades one pool of the members together and stores the grading: the 争先赛
+// is run over the merged pool (the top share of all its people on each dimension), then the
+// pool is graded on the composites it gives.
 func gradeMerged(ctx context.Context, tx *store.Tx, p *auth.Principal, o orgRef, q Quarter, pool string, in []mergeMember) (MergedPool, error) {
 	pol := in[0].eff.Policy
 	mp := MergedPool{OrgID: o.id, OrgName: o.name, Quarter: q.String(), Pool: pool, Label: PoolLabel(pool), PolicyID: in[0].eff.PolicyID,
-		Counts: map[Grade]int{}, Tie: []TiePerson{}, CreatedBy: p.Username, CreatedAt: store.FormatTime(tx.Now())}
+		Counts: map[Grade]int{}, Tie: []TiePerson{}, CreatedBy: p.Username, CreatedAt: store.FormatTime(tx.Now()), StaleUnits: []string{}}
 	var entries []*PoolEntry
 	info := map[int64]MergedEntry{}
 	decisions := map[int64]bool{}
@@ -384,9 +658,12 @@ func gradeMerged(ctx context.Context, tx *store.Tx, p *auth.Principal, o orgRef,
 				rows.Close()
 				return mp, fmt.Errorf("appraisal: breakdown of %d in cycle %d: %w", e.PersonID, m.c.id, err)
 			}
+			// The unit's own 争先赛 gives way to the merged pool's.
+			e.Breakdown.setBonuses(nil)
 			entries = append(entries, e)
 			info[e.PersonID] = MergedEntry{PersonID: e.PersonID, Name: name, CycleID: m.c.id, OrgName: m.c.orgName,
-				Composite: e.Breakdown.Composite, Ji: e.Breakdown.Dimensions[DimJi], De: e.Breakdown.Dimensions[DimDe], Missing: e.Breakdown.Missing}
+				Scored: e.Breakdown.Composite, Dimensions: e.Breakdown.Dimensions, TargetDims: e.Breakdown.TargetDims,
+				Ji: e.Breakdown.Dimensions[DimJi], De: e.Breakdown.Dimensions[DimDe], Missing: e.Breakdown.Missing}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -400,6 +677,11 @@ func gradeMerged(ctx context.Context, tx *store.Tx, p *auth.Principal, o orgRef,
 			decisions[id] = won
 		}
 	}
+	AwardContest(pol, entries)
+	byID := map[int64]*PoolEntry{}
+	for _, e := range entries {
+		byID[e.PersonID] = e
+	}
 	g := GradePool(pol, entries, decisions)
 	mp.Size, mp.Slots, mp.TieSlots, mp.Spread = g.Size, g.Slots, g.TieSlots, g.Spread
 	for i, gr := range Grades() {
@@ -410,6 +692,8 @@ func gradeMerged(ctx context.Context, tx *store.Tx, p *auth.Principal, o orgRef,
 	}
 	for _, oc := range g.Outcomes {
 		e := info[oc.PersonID]
+		b := byID[oc.PersonID].Breakdown
+		e.Bonuses, e.Composite = b.Bonuses, b.Composite
 		e.Rank, e.BandGrade, e.Grade, e.Status = oc.Rank, oc.BandGrade, oc.Grade, oc.Status
 		mp.Entries = append(mp.Entries, e)
 	}
@@ -430,6 +714,9 @@ func gradeMerged(ctx context.Context, tx *store.Tx, p *auth.Principal, o orgRef,
 	_, err = tx.Exec(ctx, `INSERT INTO ap_pool_merge_members (merge_id, cycle_id) VALUES `+strings.Join(vals, ", "), args...)
 	return mp, err
 }
+
+// mergedKey reports whether a result's pool key is a merged pool's (m<id>:<pool>).
+func mergedKey(poolKey string) bool { return strings.HasPrefix(poolKey, "m") }
 
 // poolSizes counts a cycle's appraisees by pool.
 func poolSizes(ctx context.Context, q querier, cycleID int64) (map[string]int, error) {
@@ -457,6 +744,19 @@ func readMerge(id int64, raw string) (*MergedPool, error) {
 	}
 	m.ID = id
 	return &m, nil
+}
+
+// mergeInForce is latestMergeOf with whether it is stale, and why.
+func mergeInForce(ctx context.Context, q querier, orgID int64, quarter, pool string) (*MergedPool, error) {
+	m, err := latestMergeOf(ctx, q, orgID, quarter, pool)
+	if err != nil || m == nil {
+		return m, err
+	}
+	if m.StaleUnits, err = staleUnits(ctx, q, m, nil, 0); err != nil {
+		return nil, err
+	}
+	m.Stale = len(m.StaleUnits) > 0
+	return m, nil
 }
 
 // latestMergeOf is the merged grading in force of an organisation's quarter and pool, if any.
@@ -492,26 +792,56 @@ func cycleMerge(ctx context.Context, q querier, cycleID int64, pool string) (*Me
 	return readMerge(id, raw)
 }
 
-// outcomesFor returns the merged grading's outcomes of a cycle's pool when its entries are
-// still those the grading was made from (same people, composite, 绩 and 德), else false.
-func (m *MergedPool) outcomesFor(cycleID int64, entries []*PoolEntry) ([]Outcome, bool) {
+// applyTo gives a cycle's pool the merged grading's outcomes and 争先赛 bonuses when its
+// entries are still those the grading was made from; else it changes nothing and is false.
+func (m *MergedPool) applyTo(cycleID int64, entries []*PoolEntry) ([]Outcome, bool) {
 	var out []Outcome
 	byID := map[int64]*PoolEntry{}
 	for _, e := range entries {
 		byID[e.PersonID] = e
 	}
+	var mine []MergedEntry
 	for _, me := range m.Entries {
 		if me.CycleID != cycleID {
 			continue
 		}
-		e, ok := byID[me.PersonID]
-		if !ok || e.Breakdown.Composite != me.Composite || e.Breakdown.Dimensions[DimJi] != me.Ji ||
-			e.Breakdown.Dimensions[DimDe] != me.De || e.Breakdown.Missing != me.Missing {
+		if e, ok := byID[me.PersonID]; !ok || !me.sameInputs(e.Breakdown) {
 			return nil, false
 		}
+		mine = append(mine, me)
+	}
+	if len(mine) != len(entries) {
+		return nil, false
+	}
+	for _, me := range mine {
+		byID[me.PersonID].Breakdown.setBonuses(me.Bonuses)
 		out = append(out, Outcome{PersonID: me.PersonID, Rank: me.Rank, BandGrade: me.BandGrade, Grade: me.Grade, Status: me.Status})
 	}
-	return out, len(out) == len(entries)
+	return out, true
+}
+
+// markStaleMerges flags, as a cycle's summary is read, the pools taken from a merged grading
+// that has gone stale since the summary was computed (another unit's scores changed after
+// it), so that the unit is told why its grades no longer hold, confirmed or not.
+func markStaleMerges(ctx context.Context, q querier, cycleID int64, sum *Summary) error {
+	for i := range sum.Pools {
+		ps := &sum.Pools[i]
+		if ps.Merge == nil || ps.MergeStale {
+			continue
+		}
+		m, err := cycleMerge(ctx, q, cycleID, ps.Pool)
+		if err != nil {
+			return err
+		}
+		if m == nil || m.ID != ps.Merge.ID {
+			continue // graded again since: the unit computes again to take it
+		}
+		if ps.StaleUnits, err = staleUnits(ctx, q, m, nil, 0); err != nil {
+			return err
+		}
+		ps.MergeStale = len(ps.StaleUnits) > 0
+	}
+	return nil
 }
 
 // summary is what a unit's pool summary says of the grading.

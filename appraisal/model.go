@@ -193,6 +193,19 @@ func (b *Breakdown) total() {
 	b.Composite = b.Base + b.AdjustTotal + b.BonusTotal - b.Deducted
 }
 
+// Scored is the composite before the 争先赛: what the person's own inputs give, whatever
+// pool they are graded in.
+func (b *Breakdown) Scored() int64 { return b.Composite - b.BonusTotal }
+
+// setBonuses replaces the 争先赛 bonuses, as a pool other than the unit's own awarded them.
+func (b *Breakdown) setBonuses(bs []Bonus) {
+	b.Bonuses, b.BonusTotal = append([]Bonus{}, bs...), 0
+	for _, x := range bs {
+		b.BonusTotal += x.Points
+	}
+	b.total()
+}
+
 // PoolEntry is one person of a pool to grade.
 type PoolEntry struct {
 	PersonID  int64
@@ -267,7 +280,24 @@ const (
 	StatusFailed     Status = "failed"      // a negative-list hit set 较差
 	StatusMissing    Status = "missing"     // no ratings: not graded
 	StatusReviewed   Status = "reviewed"    // changed on review (复核), with HR's recorded reason
+	StatusMergeStale Status = "merge_stale" // a merged pool's scores changed since its grading: held
 )
+
+// label explains the status of a grade in a pool, merged or a unit's own: a tie of a merged
+// pool is the district's to decide, not the unit's HR office's.
+func (s Status) label(merged bool) string {
+	if merged {
+		switch s {
+		case StatusTiePending:
+			return "与他人得分及绩、德分均相同，超出名额，待区级决定"
+		case StatusTieWon:
+			return "并列经区级决定评为好"
+		case StatusTieLost:
+			return "并列经区级决定评为较好"
+		}
+	}
+	return s.Label()
+}
 
 // Label explains the status in Chinese.
 func (s Status) Label() string {
@@ -288,6 +318,8 @@ func (s Status) Label() string {
 		return "尚无评价，不评定等次"
 	case StatusReviewed:
 		return "经复核改定"
+	case StatusMergeStale:
+		return "合并评定后评分已有变化，等次暂缓，待区级重新合并评定"
 	}
 	return ""
 }
@@ -485,12 +517,16 @@ func AnnualCandidate(rule AnnualRule, quarters []Grade) bool {
 	return int64(good)*100 >= rule.GoodSharePct*int64(len(quarters))
 }
 
-// AnnualQuota is how many of a pool of n may be 优秀, rounded down; approved is the
-// district's approval of the higher share.
+// AnnualQuota is how many of a pool of n may be 优秀: the share rounded down, but at least
+// one in any pool that is not empty, as the quarter's 好 quota ("rounded down, at least 1");
+// approved is the district's approval of the higher share.
 func AnnualQuota(rule AnnualRule, n int, approved bool) int {
+	if n <= 0 {
+		return 0
+	}
 	pct := rule.ExcellentQuotaPct
 	if approved {
 		pct = rule.ExcellentQuotaApprovedPct
 	}
-	return int(int64(n) * pct / 100)
+	return max(int(int64(n)*pct/100), 1)
 }

@@ -466,7 +466,9 @@ func TestAnnualRule(t *testing.T) {
 		n        int
 		approved bool
 		want     int
-	}{{10, false, 2}, {10, true, 2}, {20, false, 4}, {20, true, 5}, {4, false, 0}} {
+	}{{10, false, 2}, {10, true, 2}, {20, false, 4}, {20, true, 5}, {0, false, 0}, {0, true, 0},
+		// Rounded down but at least one, as the quarter's quota: a pool of 3 or 4 has one place.
+		{4, false, 1}, {3, false, 1}, {3, true, 1}, {1, false, 1}} {
 		if got := AnnualQuota(rule, c.n, c.approved); got != c.want {
 			t.Errorf("AnnualQuota(%d, %v) = %d, want %d", c.n, c.approved, got, c.want)
 		}

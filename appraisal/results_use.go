@@ -33,6 +33,7 @@ type QuarterGrade struct {
 	Status       Status    `json:"status"`
 	StatusLabel  string    `json:"status_label"`
 	Filed        bool      `json:"filed"`
+	Merged       bool      `json:"merged"` // graded in a merged pool of small units: Rank is its rank there
 	Breakdown    Breakdown `json:"breakdown"`
 }
 
@@ -94,7 +95,7 @@ func yearRange(year int) (string, string, error) {
 }
 
 const quarterColumns = `SELECT c.id, c.quarter, c.step, o.id, o.name, o.path, r.person_id, pe.name, pe.id_number, r.pool, r.composite, r.rank,
-		r.grade, r.status, r.breakdown
+		r.grade, r.status, r.breakdown, r.pool_key
 	FROM ap_results r JOIN ap_cycles c ON c.id = r.cycle_id JOIN orgs o ON o.id = c.org_id JOIN people pe ON pe.id = r.person_id`
 
 // personQuarter is a row of quarterColumns.
@@ -113,9 +114,9 @@ func scanQuarters(rows *sql.Rows) ([]personQuarter, error) {
 	for rows.Next() {
 		var q personQuarter
 		var step int
-		var breakdown string
+		var breakdown, poolKey string
 		if err := rows.Scan(&q.CycleID, &q.Quarter, &step, &q.orgID, &q.OrgName, &q.path, &q.personID, &q.name, &q.idNumber, &q.Pool,
-			&q.Composite, &q.Rank, &q.Grade, &q.Status, &breakdown); err != nil {
+			&q.Composite, &q.Rank, &q.Grade, &q.Status, &breakdown, &poolKey); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(breakdown), &q.Breakdown); err != nil {
@@ -123,7 +124,8 @@ func scanQuarters(rows *sql.Rows) ([]personQuarter, error) {
 		}
 		qq, _ := ParseQuarter(q.Quarter)
 		q.QuarterLabel, q.PoolLabel, q.Score = qq.Label(), PoolLabel(q.Pool), FormatScore(q.Composite)
-		q.StatusLabel, q.Filed = q.Status.Label(), step >= StepFiled
+		q.Filed, q.Merged = step >= StepFiled, mergedKey(poolKey)
+		q.StatusLabel = q.Status.label(q.Merged)
 		out = append(out, q)
 	}
 	return out, rows.Err()

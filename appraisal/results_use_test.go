@@ -79,6 +79,17 @@ func TestResultsInUse(t *testing.T) {
 		if staff.Candidates != 2 || staff.Quota != 1 || staff.QuotaRaise != 1 {
 			t.Errorf("staff annual: %d candidates, quota %d/%d", staff.Candidates, staff.Quota, staff.QuotaRaise)
 		}
+		// Leaders: 局长 (好, 好) qualifies; 20 % of 3 rounds down to none, but the annual quota,
+		// like the quarter's, is at least one place in a pool that is not empty.
+		lead := y.Pools[0]
+		if lead.Pool != PoolLeader || len(lead.People) != 3 || lead.Candidates != 1 || lead.Quota != 1 || lead.QuotaRaise != 1 {
+			t.Errorf("leaders annual = %+v", lead)
+		}
+		for _, p := range lead.People {
+			if want := p.Name == "局长"; p.Proposed != want {
+				t.Errorf("leader %s proposed = %v, grades %v", p.Name, p.Proposed, p.Grades)
+			}
+		}
 		for _, p := range staff.People {
 			want := p.Name == "一号"
 			if p.Proposed != want {

@@ -64,6 +64,18 @@ type Progress struct {
 	PublishedAt *time.Time  `json:"published_at"`
 	ReviewUntil string      `json:"review_until"`
 	Steps       []StepState `json:"steps"`
+	// Reopened is the last reopening while the quarter is back at the step it was reopened at:
+	// the district's approval of a filed quarter, or a merged grading gone stale that sent it
+	// back to step 5.
+	Reopened *Reopening `json:"reopened,omitempty"`
+}
+
+// Reopening is a recorded return of a quarter to an earlier step.
+type Reopening struct {
+	ToStep     int       `json:"to_step"`
+	Reason     string    `json:"reason"`
+	ApprovedBy string    `json:"approved_by"`
+	At         time.Time `json:"at"`
 }
 
 // open refuses a write that belongs to a step the cycle has passed.
@@ -195,6 +207,21 @@ func progress(ctx context.Context, q querier, cycleID int64, today string) (Prog
 	if err := rows.Err(); err != nil {
 		return out, err
 	}
+	if !out.Filed {
+		var r Reopening
+		var at string
+		err := q.QueryRow(ctx, `SELECT to_step, reason, approved_by, created_at FROM ap_reopens WHERE cycle_id = ? ORDER BY id DESC LIMIT 1`,
+			cycleID).Scan(&r.ToStep, &r.Reason, &r.ApprovedBy, &at)
+		switch {
+		case err == nil && out.Step <= r.ToStep:
+			if r.At, err = store.ParseTime(at); err != nil {
+				return out, err
+			}
+			out.Reopened = &r
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return out, err
+		}
+	}
 	for n := 1; n <= StepCount; n++ {
 		st := byStep[n]
 		st.Step, st.Name, st.Role, st.Current = n, StepName(n), stepRoles[n-1], n == out.Step
@@ -276,7 +303,8 @@ func (s *Service) CloseStep(ctx context.Context, p *auth.Principal, cycleID int6
 			for _, pool := range sum.Pools {
 				switch {
 				case pool.MergeStale:
-					return errs.Conflict("%s评定池合并评定后本单位评分已有变化，须由区级重新合并评定后方可确认结果", pool.Label)
+					return errs.Conflict("%s评定池合并评定后%s的评分已有变化，合并评定已失效，等次暂缓：须由%s重新合并评定后方可确认结果",
+						pool.Label, staleWho(c, pool.StaleUnits), pool.Merge.OrgName)
 				case pool.Small && pool.Merge == nil:
 					return errs.Conflict("%s评定池人数少于%d人，须由区级与其他小单位合并评定后方可确认结果", pool.Label, sum.Policy.MinPoolSize)
 				case pool.Merge != nil && len(pool.Tie) > 0:
@@ -333,6 +361,18 @@ func (s *Service) CloseStep(ctx context.Context, p *auth.Principal, cycleID int6
 			EntityID: c.id, OrgID: c.orgID, Summary: summary})
 	})
 	return out, err
+}
+
+// staleWho names the units whose scores changed after a merged grading, this one as 本单位.
+func staleWho(c cycleRef, units []string) string {
+	var names []string
+	for _, u := range units {
+		if u == c.orgName {
+			u = "本单位"
+		}
+		names = append(names, u)
+	}
+	return strings.Join(names, "、")
 }
 
 // ReopenInput is the district's approval to reopen a filed quarter back to a step.
@@ -765,9 +805,10 @@ func (s *Service) Feedback(ctx context.Context, p *auth.Principal, cycleID int64
 func ownResult(ctx context.Context, q querier, cycleID, personID int64) (*Result, error) {
 	var r Result
 	var breakdown string
-	err := q.QueryRow(ctx, `SELECT r.person_id, pe.name, r.pool, r.composite, r.rank, r.band_grade, r.grade, r.status, r.breakdown
+	var poolKey string
+	err := q.QueryRow(ctx, `SELECT r.person_id, pe.name, r.pool, r.composite, r.rank, r.band_grade, r.grade, r.status, r.breakdown, r.pool_key
 		FROM ap_results r JOIN people pe ON pe.id = r.person_id WHERE r.cycle_id = ? AND r.person_id = ?`, cycleID, personID).
-		Scan(&r.PersonID, &r.Name, &r.Pool, &r.Composite, &r.Rank, &r.BandGrade, &r.Grade, &r.Status, &breakdown)
+		Scan(&r.PersonID, &r.Name, &r.Pool, &r.Composite, &r.Rank, &r.BandGrade, &r.Grade, &r.Status, &breakdown, &poolKey)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -777,7 +818,8 @@ func ownResult(ctx context.Context, q querier, cycleID, personID int64) (*Result
 	if err := json.Unmarshal([]byte(breakdown), &r.Breakdown); err != nil {
 		return nil, err
 	}
-	r.PoolLabel, r.Score, r.StatusLabel = PoolLabel(r.Pool), FormatScore(r.Composite), r.Status.Label()
+	r.Merged = mergedKey(poolKey)
+	r.PoolLabel, r.Score, r.StatusLabel = PoolLabel(r.Pool), FormatScore(r.Composite), r.Status.label(r.Merged)
 	return &r, nil
 }
 

@@ -70,25 +70,80 @@ func (b *builder) xishanAppraisal() error {
 			}
 		}
 	}
+	// From this quarter the district grades pools of fewer than 3 people merged: the bureaus'
+	// pools are larger, the two small units' are not.
+	merge := appraisal.DefaultPolicy
+	merge.MergeSmallUnits, merge.MinPoolSize = true, 3
+	err = b.at(qStart(thisQ).AddDate(0, 0, -5), func() error {
+		_, err := ap.SetPolicy(b.ctx, zzb, appraisal.PolicyInput{OrgID: b.xsDistrict.ID, EffectiveFrom: qStart(thisQ).Format(store.DateLayout), Policy: merge})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("merging policy: %w", err)
+	}
 	// This quarter: opened, targets set, step 1 closed; the appraisees write their 个人小结.
 	for ui := range b.xsUnits {
-		u := &b.xsUnits[ui]
-		err := b.at(qStart(thisQ).AddDate(0, 0, 3), func() error {
-			c, err := ap.OpenCycle(b.ctx, u.hr, appraisal.CycleInput{OrgID: u.org.ID, Quarter: thisQ.String()})
-			if err != nil {
-				return err
-			}
-			if err := b.tasks(u, c.ID, thisQ); err != nil {
-				return err
-			}
-			_, err = ap.CloseStep(b.ctx, u.hr, c.ID, appraisal.StepInput{Step: appraisal.StepTargets})
+		if _, err := b.openQuarter(&b.xsUnits[ui], thisQ); err != nil {
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("%s %s: %w", u.org.Name, thisQ, err)
 		}
 	}
-	return nil
+	return b.xishanMerged(thisQ)
+}
+
+// openQuarter opens a unit's quarter in its first days, sets its targets and closes step 1.
+func (b *builder) openQuarter(u *xsUnit, q appraisal.Quarter) (appraisal.Cycle, error) {
+	var c appraisal.Cycle
+	err := b.at(qStart(q).AddDate(0, 0, 3), func() error {
+		var err error
+		if c, err = b.ap.OpenCycle(b.ctx, u.hr, appraisal.CycleInput{OrgID: u.org.ID, Quarter: q.String()}); err != nil {
+			return err
+		}
+		if err := b.tasks(u, c.ID, q); err != nil {
+			return err
+		}
+		_, err = b.ap.CloseStep(b.ctx, u.hr, c.ID, appraisal.StepInput{Step: appraisal.StepTargets})
+		return err
+	})
+	if err != nil {
+		return c, fmt.Errorf("%s %s: %w", u.org.Name, q, err)
+	}
+	return c, nil
+}
+
+// xishanMerged runs this quarter of the small units to step 5 early (their HR offices rate;
+// the staff of both at the top tie) and has the district grade their pools merged: the
+// merged staff pool of 4 has one place of 好, and its two best are tied on everything, for
+// the district to decide on its merge page (小单位合并评定).
+func (b *builder) xishanMerged(q appraisal.Quarter) error {
+	ap, today := b.ap, b.db.Now().In(store.Shanghai)
+	for ui := range b.xsSmall {
+		u := &b.xsSmall[ui]
+		c, err := b.openQuarter(u, q)
+		if err != nil {
+			return err
+		}
+		err = b.at(today, func() error {
+			for step := appraisal.StepSummary; step < appraisal.StepHR; step++ {
+				if _, err := ap.CloseStep(b.ctx, u.hr, c.ID, appraisal.StepInput{Step: step}); err != nil {
+					return err
+				}
+			}
+			for j, v := range []int64{90 - 2*int64(ui), 93, 86 - 3*int64(ui)} {
+				sc := appraisal.DimValues{v, v, v, v, v}
+				if _, err := ap.Rate(b.ctx, u.hr, appraisal.RatingInput{CycleID: c.ID, PersonID: u.people[j].ID, Party: "hr", Scores: sc}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", u.org.Name, q, err)
+		}
+	}
+	return b.at(today, func() error {
+		_, err := ap.MergePools(b.ctx, b.staff["xishan_zzb"], appraisal.MergeInput{OrgID: b.xsDistrict.ID, Quarter: q.String()})
+		return err
+	})
 }
 
 func qStart(q appraisal.Quarter) time.Time {

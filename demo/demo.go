@@ -44,6 +44,7 @@ type builder struct {
 	ap         *appraisal.Service
 	xsDistrict org.Org
 	xsUnits    []xsUnit
+	xsSmall    []xsUnit // 西山区's small units, whose pools the district grades merged
 }
 
 // SeedIfEmpty builds the demo world when the database has no organisation yet. Demo accounts

@@ -66,8 +66,8 @@ func TestDemoWorld(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st, _ := svc.Stats(ctx, sys, xishan.ID); st.People != 80 {
-			t.Errorf("西山区 has %d civil servants, want 80", st.People)
+		if st, _ := svc.Stats(ctx, sys, xishan.ID); st.People != 86 {
+			t.Errorf("西山区 has %d civil servants, want 4 bureaus × 20 and 2 small units × 3", st.People)
 		}
 		zhaotong, err := svc.FindOrgByCode(ctx, sys, "530600000000")
 		if err != nil {
@@ -151,8 +151,8 @@ func checkXishan(t *testing.T, db *store.DB, xishan org.Org) {
 	today := time.Now().In(store.Shanghai)
 	thisQ := appraisal.Quarter{Year: today.Year(), Q: (int(today.Month()) + 2) / 3}
 	cycles, _, err := ap.ListCycles(ctx, sys, appraisal.CycleFilter{OrgID: xishan.ID, Limit: 100})
-	if err != nil || len(cycles) != 20 {
-		t.Fatalf("西山区 cycles = %d, %v; want 4 bureaus × (4 filed quarters + this one)", len(cycles), err)
+	if err != nil || len(cycles) != 22 {
+		t.Fatalf("西山区 cycles = %d, %v; want 4 bureaus × (4 filed quarters + this one) and this one of 2 small units", len(cycles), err)
 	}
 	filed, uniform, hits, reviews := 0, 0, 0, 0
 	for _, c := range cycles {
@@ -161,8 +161,17 @@ func checkXishan(t *testing.T, db *store.DB, xishan org.Org) {
 			t.Fatal(err)
 		}
 		if c.Quarter == thisQ.String() {
-			if full.Progress.Step != appraisal.StepSummary {
-				t.Errorf("%s %s is at step %d, want 个人小结", c.OrgName, c.Quarter, full.Progress.Step)
+			want := appraisal.StepSummary
+			if c.Staff+c.Leaders == 3 { // a small unit, at step 5 with its pools graded merged
+				want = appraisal.StepHR
+				for _, ps := range full.Summary.Pools {
+					if ps.Merge == nil || ps.MergeStale {
+						t.Errorf("%s %s pool %s = %+v, want graded merged", c.OrgName, c.Quarter, ps.Pool, ps)
+					}
+				}
+			}
+			if full.Progress.Step != want {
+				t.Errorf("%s %s is at step %d, want %d", c.OrgName, c.Quarter, full.Progress.Step, want)
 			}
 			continue
 		}
@@ -196,7 +205,13 @@ func checkXishan(t *testing.T, db *store.DB, xishan org.Org) {
 		t.Errorf("西山区: %d filed, %d uniform raters, %d negative-list hits, %d reviews; want 16, 1, 1, 1", filed, uniform, hits, reviews)
 	}
 	over, err := ap.Oversight(ctx, sys, xishan.ID, cycles[len(cycles)-1].Quarter)
-	if err != nil || len(over.Units) != 4 || over.Counts["filed"] != 4 {
-		t.Errorf("oversight of the first quarter = %+v, %v", over.Counts, err)
+	if err != nil || len(over.Units) != 6 || over.Counts["filed"] != 4 {
+		t.Errorf("oversight of the first quarter = %d units, %+v, %v", len(over.Units), over.Counts, err)
+	}
+	// This quarter the district has graded the small units' pools merged; the staff pool's
+	// two best are tied for its one place of 好, for the district to decide.
+	merged, err := ap.MergedPools(ctx, sys, xishan.ID, thisQ.String())
+	if err != nil || len(merged) != 2 || merged[1].Size != 4 || merged[1].Slots != 1 || len(merged[1].Tie) != 2 || merged[0].Counts[appraisal.GradeGood] != 1 {
+		t.Errorf("merged pools of this quarter = %+v, %v", merged, err)
 	}
 }

@@ -185,6 +185,40 @@ func (b *builder) xishan(province org.Org) error {
 		}
 		b.xsUnits = append(b.xsUnits, xu)
 	}
+	return b.xishanSmall(district)
+}
+
+// xishanSmall adds two small units to 西山区, each with a head (领导干部) and two civil
+// servants, and an HR office account of its own that is not appraised: pools too small to be
+// graded alone, which the district grades merged.
+func (b *builder) xishanSmall(district org.Org) error {
+	for _, un := range []struct{ name, code, head string }{{"西山区档案馆", "dag", "馆长"}, {"西山区地方志编纂办公室", "dfz", "主任"}} {
+		unit, err := b.org(&district, un.name, org.KindGovUnit, "")
+		if err != nil {
+			return err
+		}
+		xu := xsUnit{org: unit, merit: map[int64]int64{}}
+		for j := range 3 {
+			spec := personSpec{region: "530112", minAge: 26, maxAge: 56, party: true, categories: []string{"在职", "公务员"}}
+			if j == 0 {
+				spec.minAge, spec.categories = 40, []string{"在职", "公务员", "领导干部"}
+			}
+			p, err := b.person(unit, spec)
+			if err != nil {
+				return err
+			}
+			if j == 0 {
+				if err := b.post(p, unit, un.head, "2022-01-01"); err != nil {
+					return err
+				}
+			}
+			xu.people = append(xu.people, p)
+		}
+		if xu.hr, err = b.user("xishan_"+un.code+"_renshi", un.name+"组织人事干部", auth.RoleUnitAdmin, unit, 0, false); err != nil {
+			return err
+		}
+		b.xsSmall = append(b.xsSmall, xu)
+	}
 	return nil
 }
 

@@ -473,6 +473,9 @@ var authzRoutes = map[string]entry{
 	"GET /api/v1/appraisal/merges":        {perm: appraisal.PermView, on: onPlace, query: "org_id={org}&quarter={quarter}"},
 	"POST /api/v1/appraisal/merges":       {perm: appraisal.PermManage, on: onPlace, body: `{"org_id":{org},"quarter":"bogus"}`, ok: http.StatusBadRequest},
 	"POST /api/v1/appraisal/merges/ties":  {perm: appraisal.PermManage, on: onPlace, body: `{"org_id":{org},"quarter":"{quarter}","pool":"leader","winners":[],"reason":"矩阵"}`, ok: http.StatusConflict},
+	"GET /appraisal/merges":               {perm: appraisal.PermView, on: onPlace, query: "org_id={org}&quarter={quarter}"},
+	"POST /appraisal/merges":              {perm: appraisal.PermManage, on: onPlace, body: "org_id={org}&quarter=bogus", ok: http.StatusBadRequest},
+	"POST /appraisal/merges/ties":         {perm: appraisal.PermManage, on: onPlace, body: "org_id={org}&quarter={quarter}&pool=leader&reason=矩阵", ok: http.StatusConflict},
 	"GET /appraisal":                      {perm: appraisal.PermView},
 	"POST /appraisal/cycles":              {perm: appraisal.PermManage, on: onPlace, body: "org={orgcode}&quarter=bogus", ok: http.StatusBadRequest, deny: http.StatusBadRequest}, // an organisation named in the form out of reach is a field error
 	"GET /appraisal/cycles/{id}":          {perm: appraisal.PermView, on: onCycle},
