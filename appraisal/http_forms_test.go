@@ -63,7 +63,7 @@ func TestQuarterInTheBrowser(t *testing.T) {
 		want(t, "close 1", hr.form(page+"/steps", url.Values{"step": {"1"}}), http.StatusSeeOther)
 
 		// Step 2 on the appraisee's own page.
-		shows(t, "my quarters", jia.get("/appraisal/mine"), http.StatusOK, "2026年第三季度", "西山区财政局", "一般公务员")
+		shows(t, "my quarters", jia.get("/appraisal/mine"), http.StatusOK, "2026年第三季度", "西山区财政局", "一般公务员", "未公布")
 		mine := fmt.Sprintf("/appraisal/mine/%d", cycle.ID)
 		shows(t, "my quarter", jia.get(mine), http.StatusOK, "完成预算编制", "填报完成情况", "保存小结")
 		shows(t, "empty summary", jia.form(mine+"/summary", url.Values{"body": {"  "}}), http.StatusBadRequest, "请填写个人小结")
@@ -118,6 +118,7 @@ func TestQuarterInTheBrowser(t *testing.T) {
 		want(t, "close 5", hr.form(page+"/steps", url.Values{"step": {"5"}}), http.StatusSeeOther)
 
 		// Step 6: 甲 sees 好 and asks for a review; HR changes it to 较好 with a reason.
+		shows(t, "my quarters once published", jia.get("/appraisal/mine"), http.StatusOK, "<strong>好</strong>")
 		shows(t, "my result", jia.get(mine), http.StatusOK, "考核结果", "好", "申请复核")
 		shows(t, "review without reason", jia.form(mine+"/review", url.Values{"reason": {""}}), http.StatusBadRequest, "请填写申请复核的理由")
 		want(t, "review", jia.form(mine+"/review", url.Values{"reason": {"绩的评定有误"}}), http.StatusSeeOther)

@@ -19,6 +19,7 @@ type MyCycle struct {
 	StepName     string `json:"step_name"`
 	Filed        bool   `json:"filed"`
 	Deadline     string `json:"deadline"` // of the step under way
+	Grade        Grade  `json:"grade"`    // once the results are published; "" before, or while held
 }
 
 // Appraised reports whether the caller has been appraised in any quarter, for the menu: a
@@ -41,9 +42,11 @@ func (s *Service) MyCycles(ctx context.Context, p *auth.Principal) ([]MyCycle, e
 		return out, nil
 	}
 	cond, args := p.Scope(PermSelf).Where("o.path", "a.person_id")
-	rows, err := s.db.Query(ctx, `SELECT c.id, o.name, c.quarter, c.step, a.pool, COALESCE(st.deadline, '') FROM ap_appraisees a
+	rows, err := s.db.Query(ctx, `SELECT c.id, o.name, c.quarter, c.step, a.pool, COALESCE(st.deadline, ''),
+			CASE WHEN c.published_at IS NULL THEN '' ELSE COALESCE(r.grade, '') END FROM ap_appraisees a
 		JOIN ap_cycles c ON c.id = a.cycle_id JOIN orgs o ON o.id = c.org_id
 		LEFT JOIN ap_cycle_steps st ON st.cycle_id = c.id AND st.step = c.step
+		LEFT JOIN ap_results r ON r.cycle_id = c.id AND r.person_id = a.person_id
 		WHERE a.person_id = ? AND `+cond+` ORDER BY c.quarter DESC, c.id DESC`, append([]any{p.PersonID}, args...)...)
 	if err != nil {
 		return nil, err
@@ -51,7 +54,7 @@ func (s *Service) MyCycles(ctx context.Context, p *auth.Principal) ([]MyCycle, e
 	defer rows.Close()
 	for rows.Next() {
 		var m MyCycle
-		if err := rows.Scan(&m.CycleID, &m.OrgName, &m.Quarter, &m.Step, &m.Pool, &m.Deadline); err != nil {
+		if err := rows.Scan(&m.CycleID, &m.OrgName, &m.Quarter, &m.Step, &m.Pool, &m.Deadline, &m.Grade); err != nil {
 			return nil, err
 		}
 		if q, err := ParseQuarter(m.Quarter); err == nil {
