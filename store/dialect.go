@@ -253,19 +253,45 @@ func (postgresDialect) IsUniqueViolation(err error) bool {
 }
 
 func (d postgresDialect) Serialize(ctx context.Context, tx *Tx, lock int64) error {
-	_, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lock^d.lockSalt)
-	return err
+	if tx.locks[lock] {
+		return nil
+	}
+	if _, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lock^d.lockSalt); err != nil {
+		return err
+	}
+	tx.holds(lock, true)
+	return nil
 }
 
 func (d postgresDialect) TrySerialize(ctx context.Context, tx *Tx, lock int64) (bool, error) {
+	if tx.locks[lock] {
+		return true, nil
+	}
 	var got bool
 	err := tx.conn.QueryRowContext(ctx, "SELECT pg_try_advisory_xact_lock($1)", lock^d.lockSalt).Scan(&got)
+	if got {
+		tx.holds(lock, true)
+	}
 	return got, err
 }
 
 func (d postgresDialect) SerializeShared(ctx context.Context, tx *Tx, lock int64) error {
-	_, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1)", lock^d.lockSalt)
-	return err
+	if _, held := tx.locks[lock]; held {
+		return nil
+	}
+	if _, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1)", lock^d.lockSalt); err != nil {
+		return err
+	}
+	tx.holds(lock, false)
+	return nil
+}
+
+// holds records a lock the transaction now holds until it ends.
+func (tx *Tx) holds(lock int64, alone bool) {
+	if tx.locks == nil {
+		tx.locks = map[int64]bool{}
+	}
+	tx.locks[lock] = tx.locks[lock] || alone
 }
 
 func (postgresDialect) NextID(ctx context.Context, tx *Tx, table string) (int64, error) {

@@ -325,6 +325,9 @@ type Tx struct {
 	read *sql.Tx   // a SQLite read transaction, database/sql's own so cached statements bind to it
 	held *heldConn // SQLite's write connection with its statement cache; nil otherwise
 	now  time.Time
+	// locks are the advisory locks the transaction holds on PostgreSQL, true when alone: a
+	// lock held is not asked for again.
+	locks map[int64]bool
 }
 
 // conn is what a transaction runs statements on.
