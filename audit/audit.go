@@ -76,20 +76,19 @@ func Append(ctx context.Context, tx *store.Tx, actor Actor, ev Event) error {
 	if err != nil {
 		return err
 	}
-	var prev string
-	err = tx.QueryRow(ctx, `SELECT hash FROM audit_log WHERE chain = ? ORDER BY id DESC LIMIT 1`, chain).Scan(&prev)
-	if err != nil && err != sql.ErrNoRows {
-		return fmt.Errorf("audit: read chain head: %w", err)
-	}
-	// The id is drawn while the chain is held, so a chain's ids rise in commit order.
-	id, err := tx.DB().Dialect.NextID(ctx, tx, "audit_log")
+	// The chain's head and the new record's id in one statement; the id is drawn while the
+	// chain is held, so a chain's ids rise in commit order.
+	var prev sql.NullString
+	var id int64
+	err = tx.QueryRow(ctx, `SELECT (SELECT hash FROM audit_log WHERE chain = ? ORDER BY id DESC LIMIT 1), `+
+		tx.DB().Dialect.NextIDSQL("audit_log"), chain).Scan(&prev, &id)
 	if err != nil {
-		return fmt.Errorf("audit: draw id: %w", err)
+		return fmt.Errorf("audit: read chain head: %w", err)
 	}
 	r := Record{
 		ID: id, At: tx.Now(), ActorID: actor.UserID, Actor: actor.Name,
 		Action: ev.Action, EntityType: ev.EntityType, EntityID: ev.EntityID, OrgID: ev.OrgID,
-		Summary: summary, ClientIP: actor.IP, PrevHash: prev, Chain: chain,
+		Summary: summary, ClientIP: actor.IP, PrevHash: prev.String, Chain: chain,
 	}
 	r.Hash = r.computeHash()
 	_, err = tx.Exec(ctx, `INSERT INTO audit_log

@@ -41,7 +41,32 @@ func (c *Claim) move(ctx context.Context, tx *store.Tx, actor audit.Actor, to, r
 		return err
 	}
 	c.State = to
+	c.UpdatedAt, _ = store.ParseTime(args[1].(string)) // as a reload would read it
+	for _, s := range sets {
+		c.set(s)
+	}
 	return nil
+}
+
+// set keeps the claim in step with a column move wrote, so that the use case can answer with
+// it without reading it again.
+func (c *Claim) set(col column) {
+	id, _ := col.value.(int64) // nil, for a column cleared, is 0
+	text, _ := col.value.(string)
+	switch col.name {
+	case "reason":
+		c.Reason = text
+	case "tx_id":
+		c.TxID = id
+	case "reviewed_by":
+		c.reviewedBy = id
+	case "reviewed2_by":
+		c.reviewed2By = id
+	case "publicity_ends_on":
+		c.PublicityEndsOn = text
+	default:
+		panic("passbook: claim column " + col.name + " is not kept in step")
+	}
 }
 
 // stateName is a claim state as users read it.
@@ -128,7 +153,8 @@ func (s *Service) Approve(ctx context.Context, p *auth.Principal, id int64, comm
 		if err != nil {
 			return err
 		}
-		if out, err = claimWithWarning(ctx, tx, id); err != nil {
+		out = c
+		if err := fillWarning(ctx, tx, &out); err != nil {
 			return err
 		}
 		return audit.Append(ctx, tx, p.Actor(), audit.Event{Action: "passbook.claim_approve", EntityType: "pb_claim",

@@ -2,8 +2,6 @@ package passbook
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -113,28 +111,22 @@ func book(ctx context.Context, tx *store.Tx, actor audit.Actor, b booking) (int6
 		}
 		return 0, err
 	}
-	// Passbook legs move their balances first, each checked in its own statement; then every
-	// entry goes in with one INSERT and the ranking totals move with one upsert.
+	// Passbook legs move their balances first, in one statement that checks every deposit;
+	// then every entry goes in with one INSERT and the ranking totals move with one upsert.
+	after, err := moveBalances(ctx, tx, b.legs)
+	if err != nil {
+		return 0, err
+	}
 	var entries []any
 	for _, l := range b.legs {
 		if l.amount == 0 {
 			continue
 		}
-		var after any // a community account's running balance is not kept
+		var balance any // a community account's running balance is not kept
 		if !l.community {
-			var balance int64
-			var kind string
-			err := tx.QueryRow(ctx, `UPDATE pb_accounts SET balance = balance + ?
-				WHERE id = ? AND (kind <> 'deposit' OR balance + ? >= 0) RETURNING balance, kind`,
-				l.amount, l.account, l.amount).Scan(&balance, &kind)
-			if errors.Is(err, sql.ErrNoRows) {
-				return 0, errInsufficientDeposit
-			}
-			if err != nil {
-				return 0, err
-			}
-			after = balance
-			if kind == accHonor {
+			moved := after[l.account]
+			balance = moved.balance
+			if moved.kind == accHonor {
 				rankDate := b.rankDate
 				if rankDate == "" {
 					rankDate = b.date
@@ -144,7 +136,7 @@ func book(ctx context.Context, tx *store.Tx, actor audit.Actor, b booking) (int6
 				}
 			}
 		}
-		entries = append(entries, id, l.account, string(l.asset), l.amount, after)
+		entries = append(entries, id, l.account, string(l.asset), l.amount, balance)
 	}
 	if len(entries) > 0 {
 		if _, err := tx.Exec(ctx, `INSERT INTO pb_entries (tx_id, account_id, asset, amount, balance_after) VALUES `+
@@ -153,6 +145,63 @@ func book(ctx context.Context, tx *store.Tx, actor audit.Actor, b booking) (int6
 		}
 	}
 	return id, nil
+}
+
+// movedAccount is a passbook account after its leg moved it.
+type movedAccount struct {
+	balance int64
+	kind    string
+}
+
+// moveBalances moves the running balance of every passbook account among legs by its leg, in
+// one UPDATE that refuses to take a deposit below zero, and returns the accounts as they are
+// after it. A refused deposit is errInsufficientDeposit, and the caller's transaction must
+// not commit.
+func moveBalances(ctx context.Context, tx *store.Tx, legs []leg) (map[int64]movedAccount, error) {
+	var cases, ids []string
+	var caseArgs, idArgs []any
+	for _, l := range legs {
+		if l.community || l.amount == 0 {
+			continue
+		}
+		for _, a := range idArgs {
+			if a == any(l.account) {
+				return nil, fmt.Errorf("passbook: account %d moved twice in one transaction", l.account)
+			}
+		}
+		cases = append(cases, "WHEN ? THEN CAST(? AS BIGINT)")
+		caseArgs = append(caseArgs, l.account, l.amount)
+		ids = append(ids, "?")
+		idArgs = append(idArgs, l.account)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	amount := "CASE id " + strings.Join(cases, " ") + " END"
+	args := append(append(append([]any{}, caseArgs...), idArgs...), caseArgs...)
+	rows, err := tx.Query(ctx, `UPDATE pb_accounts SET balance = balance + `+amount+`
+		WHERE id IN (`+strings.Join(ids, ", ")+`) AND (kind <> 'deposit' OR balance + `+amount+` >= 0)
+		RETURNING id, balance, kind`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	after := make(map[int64]movedAccount, len(ids))
+	for rows.Next() {
+		var id int64
+		var m movedAccount
+		if err := rows.Scan(&id, &m.balance, &m.kind); err != nil {
+			return nil, err
+		}
+		after[id] = m
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(after) < len(ids) {
+		return nil, errInsufficientDeposit
+	}
+	return after, nil
 }
 
 // valueRows is the VALUES list of a multi-row INSERT: rows groups of width placeholders.

@@ -35,6 +35,9 @@ type Dialect interface {
 	// NextID draws the next id of a table whose id the database generates, for a row that
 	// must know its id before it is written.
 	NextID(ctx context.Context, tx *Tx, table string) (int64, error)
+	// NextIDSQL is NextID as an SQL expression, for a query that reads something else in the
+	// same statement; table is a name from the code, never from input.
+	NextIDSQL(table string) string
 	// ReserveIDs draws n ids of a table whose ids the database generates, in increasing order,
 	// for rows a bulk load writes with their ids because other rows refer to them.
 	ReserveIDs(ctx context.Context, tx *Tx, table string, n int) ([]int64, error)
@@ -76,6 +79,10 @@ func (d sqliteDialect) NextID(ctx context.Context, tx *Tx, table string) (int64,
 		return 0, err
 	}
 	return ids[0], nil
+}
+
+func (sqliteDialect) NextIDSQL(table string) string {
+	return "(SELECT COALESCE(MAX(id), 0) + 1 FROM " + table + ")"
 }
 
 // ReserveIDs on SQLite: the single writer makes the ids above MAX safe.
@@ -246,25 +253,55 @@ func (postgresDialect) IsUniqueViolation(err error) bool {
 }
 
 func (d postgresDialect) Serialize(ctx context.Context, tx *Tx, lock int64) error {
-	_, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lock^d.lockSalt)
-	return err
+	if tx.locks[lock] {
+		return nil
+	}
+	if _, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lock^d.lockSalt); err != nil {
+		return err
+	}
+	tx.holds(lock, true)
+	return nil
 }
 
 func (d postgresDialect) TrySerialize(ctx context.Context, tx *Tx, lock int64) (bool, error) {
+	if tx.locks[lock] {
+		return true, nil
+	}
 	var got bool
 	err := tx.conn.QueryRowContext(ctx, "SELECT pg_try_advisory_xact_lock($1)", lock^d.lockSalt).Scan(&got)
+	if got {
+		tx.holds(lock, true)
+	}
 	return got, err
 }
 
 func (d postgresDialect) SerializeShared(ctx context.Context, tx *Tx, lock int64) error {
-	_, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1)", lock^d.lockSalt)
-	return err
+	if _, held := tx.locks[lock]; held {
+		return nil
+	}
+	if _, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1)", lock^d.lockSalt); err != nil {
+		return err
+	}
+	tx.holds(lock, false)
+	return nil
+}
+
+// holds records a lock the transaction now holds until it ends.
+func (tx *Tx) holds(lock int64, alone bool) {
+	if tx.locks == nil {
+		tx.locks = map[int64]bool{}
+	}
+	tx.locks[lock] = tx.locks[lock] || alone
 }
 
 func (postgresDialect) NextID(ctx context.Context, tx *Tx, table string) (int64, error) {
 	var id int64
 	err := tx.conn.QueryRowContext(ctx, "SELECT nextval(pg_get_serial_sequence($1, 'id'))", table).Scan(&id)
 	return id, err
+}
+
+func (postgresDialect) NextIDSQL(table string) string {
+	return "nextval(pg_get_serial_sequence('" + table + "', 'id'))"
 }
 
 // ReserveIDs on PostgreSQL draws from the table's identity sequence, which other sessions share:

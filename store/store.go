@@ -17,7 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "github.com/ncruces/go-sqlite3/driver"
+	sqlitedriver "github.com/ncruces/go-sqlite3/driver"
 )
 
 // DB is an open database: one writer and a pool of readers on SQLite, one pool on PostgreSQL.
@@ -34,6 +34,8 @@ type DB struct {
 	// readStmts are SQLite's read statements, prepared on the read pool: database/sql keeps
 	// each prepared on every connection that has run it.
 	readStmts statements
+	// checkpointer is SQLite's WAL checkpointer, which runs beside the writer.
+	checkpointer *checkpointer
 }
 
 // statements is a bounded cache of prepared statements by query.
@@ -165,13 +167,35 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	db := &DB{Dialect: sqliteDialect{}, Now: time.Now, writer: writer, reader: reader, dsn: path,
 		sqliteWriter: make(chan *heldConn, 1)}
 	// Opening the writer first creates the file and switches it to WAL before readers arrive.
-	conn, err := writer.Conn(ctx)
+	held, err := db.holdWriter(ctx)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db.sqliteWriter <- &heldConn{conn: conn, stmts: map[string]*sql.Stmt{}}
+	db.sqliteWriter <- held
+	if db.checkpointer, err = startCheckpointer(base); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	return db, nil
+}
+
+// holdWriter takes SQLite's write connection out of the pool, with its commits handing the
+// WAL to the checkpointer rather than checkpointing inline.
+func (db *DB) holdWriter(ctx context.Context) (*heldConn, error) {
+	conn, err := db.writer.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = conn.Raw(func(dc any) error {
+		dc.(sqlitedriver.Conn).Raw().WALHook(db.walCommitted)
+		return nil
+	})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &heldConn{conn: conn, stmts: map[string]*sql.Stmt{}}, nil
 }
 
 // sqliteOptions splits a SQLite DSN into the file path and its one option, synchronous:
@@ -219,6 +243,9 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 // Close closes every connection.
 func (db *DB) Close() error {
 	var err error
+	if db.checkpointer != nil {
+		err = db.checkpointer.stop()
+	}
 	if db.sqliteWriter != nil {
 		select {
 		case h := <-db.sqliteWriter:
@@ -298,6 +325,9 @@ type Tx struct {
 	read *sql.Tx   // a SQLite read transaction, database/sql's own so cached statements bind to it
 	held *heldConn // SQLite's write connection with its statement cache; nil otherwise
 	now  time.Time
+	// locks are the advisory locks the transaction holds on PostgreSQL, true when alone: a
+	// lock held is not asked for again.
+	locks map[int64]bool
 }
 
 // conn is what a transaction runs statements on.
@@ -386,8 +416,8 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	err := tx.inTransaction(ctx, db.Dialect.beginWrite(), fn)
 	if errors.Is(err, driver.ErrBadConn) {
 		// The connection could not roll back and was discarded; open a fresh one in its place.
-		if conn, cerr := db.writer.Conn(context.WithoutCancel(ctx)); cerr == nil {
-			held = &heldConn{conn: conn, stmts: map[string]*sql.Stmt{}}
+		if h, cerr := db.holdWriter(context.WithoutCancel(ctx)); cerr == nil {
+			held = h
 		}
 	}
 	return err
