@@ -172,7 +172,7 @@ func compute(ctx context.Context, tx *store.Tx, c cycleRef) (Summary, error) {
 			if a.Pool != pool {
 				continue
 			}
-			b := Score(pol, ratings[a.PersonID], tasks[a.PersonID], adjustments[a.PersonID])
+			b := scoreTallies(pol, ratings[a.PersonID], tasks[a.PersonID], adjustments[a.PersonID])
 			entries = append(entries, &PoolEntry{PersonID: a.PersonID, Breakdown: b})
 			if b.Missing {
 				sum.Missing++

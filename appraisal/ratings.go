@@ -441,16 +441,23 @@ func (s *Service) ListRatings(ctx context.Context, p *auth.Principal, f RatingFi
 	return out, err
 }
 
-// cycleRatings reads a cycle's ratings by ratee, and the identified raters' totals for
-// uniform-scoring detection.
-func cycleRatings(ctx context.Context, q querier, p Policy, cycleID int64) (map[int64][]Rating, []RaterTotals, error) {
-	rows, err := q.Query(ctx, `SELECT ratee_id, party, COALESCE(rater_user_id, 0), rater, de, neng, qin, ji, lian
-		FROM ap_ratings WHERE cycle_id = ? ORDER BY id`, cycleID)
+// cycleRatings reads a cycle's ratings folded by ratee and party, and the identified raters'
+// totals for uniform-scoring detection. The database does the folding: one row per ratee for
+// the mass ratings (count, and sum, lowest and highest of each dimension, all trimming needs)
+// and one per leader's or HR's rating, whose rater_user_id the unique index ap_ratings_rater
+// makes a group of one. Groups come in the order of their first rating, so that the raters
+// are listed in the order they first rated, as the uniform-scoring flags show them.
+func cycleRatings(ctx context.Context, q querier, p Policy, cycleID int64) (map[int64]tallies, []RaterTotals, error) {
+	rows, err := q.Query(ctx, `SELECT ratee_id, party, COALESCE(rater_user_id, 0), MAX(rater), COUNT(*),
+			CAST(SUM(de) AS BIGINT), MIN(de), MAX(de), CAST(SUM(neng) AS BIGINT), MIN(neng), MAX(neng),
+			CAST(SUM(qin) AS BIGINT), MIN(qin), MAX(qin), CAST(SUM(ji) AS BIGINT), MIN(ji), MAX(ji),
+			CAST(SUM(lian) AS BIGINT), MIN(lian), MAX(lian)
+		FROM ap_ratings WHERE cycle_id = ? GROUP BY ratee_id, party, rater_user_id ORDER BY MIN(id)`, cycleID)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rows.Close()
-	byRatee := map[int64][]Rating{}
+	byRatee := map[int64]tallies{}
 	type raterKey struct {
 		party Party
 		user  int64
@@ -459,25 +466,29 @@ func cycleRatings(ctx context.Context, q querier, p Policy, cycleID int64) (map[
 	var raters []RaterTotals
 	for rows.Next() {
 		var ratee, user int64
-		var party string
-		var r Rating
-		if err := rows.Scan(&ratee, &party, &user, &r.Rater, &r.Scores[DimDe], &r.Scores[DimNeng], &r.Scores[DimQin],
-			&r.Scores[DimJi], &r.Scores[DimLian]); err != nil {
+		var party, rater string
+		var t tally
+		if err := rows.Scan(&ratee, &party, &user, &rater, &t.count,
+			&t.sum[DimDe], &t.min[DimDe], &t.max[DimDe], &t.sum[DimNeng], &t.min[DimNeng], &t.max[DimNeng],
+			&t.sum[DimQin], &t.min[DimQin], &t.max[DimQin], &t.sum[DimJi], &t.min[DimJi], &t.max[DimJi],
+			&t.sum[DimLian], &t.min[DimLian], &t.max[DimLian]); err != nil {
 			return nil, nil, err
 		}
-		r.Party, _ = ParseParty(party)
-		byRatee[ratee] = append(byRatee[ratee], r)
+		pa, _ := ParseParty(party)
+		ts := byRatee[ratee]
+		ts[pa].merge(t)
+		byRatee[ratee] = ts
 		if user == 0 {
 			continue
 		}
-		k := raterKey{r.Party, user}
+		k := raterKey{pa, user}
 		i, ok := index[k]
 		if !ok {
 			i = len(raters)
 			index[k] = i
-			raters = append(raters, RaterTotals{Party: r.Party, Rater: r.Rater})
+			raters = append(raters, RaterTotals{Party: pa, Rater: rater})
 		}
-		raters[i].Totals = append(raters[i].Totals, RaterTotal(p, r.Scores))
+		raters[i].Totals = append(raters[i].Totals, RaterTotal(p, t.sum))
 	}
 	return byRatee, raters, rows.Err()
 }
