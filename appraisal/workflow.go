@@ -286,11 +286,8 @@ func (s *Service) CloseStep(ctx context.Context, p *auth.Principal, cycleID int6
 					return errs.Conflict("%s评定池有并列人员待决定“好”等次，请先决定", pool.Label)
 				}
 			}
-			eff, err := resolvePolicy(ctx, tx, orgRef{id: c.orgID, name: c.orgName, path: c.path}, c.quarter.Start(), true)
-			if err != nil {
-				return err
-			}
-			until := AddWorkingDays(today, eff.Policy.ReviewDays, eff.Policy.Holidays)
+			// The policy the results were computed under, read once in this transaction.
+			until := AddWorkingDays(today, sum.Policy.ReviewDays, sum.Policy.Holidays)
 			if _, err := tx.Exec(ctx, `UPDATE ap_cycles SET published_at = ?, review_until = ? WHERE id = ?`, store.FormatTime(now), until, c.id); err != nil {
 				return err
 			}
