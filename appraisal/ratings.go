@@ -1,6 +1,7 @@
 package appraisal
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"time"
 
 	"grassroots/audit"
@@ -442,33 +444,38 @@ func (s *Service) ListRatings(ctx context.Context, p *auth.Principal, f RatingFi
 }
 
 // cycleRatings reads a cycle's ratings folded by ratee and party, and the identified raters'
-// totals for uniform-scoring detection. The database does the folding: one row per ratee for
-// the mass ratings (count, and sum, lowest and highest of each dimension, all trimming needs)
-// and one per leader's or HR's rating, whose rater_user_id the unique index ap_ratings_rater
-// makes a group of one. Groups come in the order of their first rating, so that the raters
-// are listed in the order they first rated, as the uniform-scoring flags show them.
+// totals for uniform-scoring detection. The database folds the anonymous mass ratings, most of
+// the rows: one row per ratee with their count and the sum, lowest and highest of each
+// dimension, all an average needs, trimmed or not. A leader's or HR's rating comes as it is,
+// a tally of one, with its rater; the raters are listed in the order they first rated, as the
+// uniform-scoring flags show them.
 func cycleRatings(ctx context.Context, q querier, p Policy, cycleID int64) (map[int64]tallies, []RaterTotals, error) {
-	rows, err := q.Query(ctx, `SELECT ratee_id, party, COALESCE(rater_user_id, 0), MAX(rater), COUNT(*),
+	rows, err := q.Query(ctx, `SELECT ratee_id, party, 0, 0, '', COUNT(*),
 			CAST(SUM(de) AS BIGINT), MIN(de), MAX(de), CAST(SUM(neng) AS BIGINT), MIN(neng), MAX(neng),
 			CAST(SUM(qin) AS BIGINT), MIN(qin), MAX(qin), CAST(SUM(ji) AS BIGINT), MIN(ji), MAX(ji),
 			CAST(SUM(lian) AS BIGINT), MIN(lian), MAX(lian)
-		FROM ap_ratings WHERE cycle_id = ? GROUP BY ratee_id, party, rater_user_id ORDER BY MIN(id)`, cycleID)
+		FROM ap_ratings WHERE cycle_id = ? AND party = 'mass' GROUP BY ratee_id, party
+		UNION ALL
+		SELECT ratee_id, party, id, rater_user_id, rater, 1, de, de, de, neng, neng, neng, qin, qin, qin, ji, ji, ji, lian, lian, lian
+		FROM ap_ratings WHERE cycle_id = ? AND party <> 'mass'`, cycleID, cycleID)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rows.Close()
 	byRatee := map[int64]tallies{}
-	type raterKey struct {
+	type rated struct {
+		id    int64 // the rating's
 		party Party
 		user  int64
+		rater string
+		total int64
 	}
-	index := map[raterKey]int{}
-	var raters []RaterTotals
+	var identified []rated
 	for rows.Next() {
-		var ratee, user int64
+		var ratee, id, user int64
 		var party, rater string
 		var t tally
-		if err := rows.Scan(&ratee, &party, &user, &rater, &t.count,
+		if err := rows.Scan(&ratee, &party, &id, &user, &rater, &t.count,
 			&t.sum[DimDe], &t.min[DimDe], &t.max[DimDe], &t.sum[DimNeng], &t.min[DimNeng], &t.max[DimNeng],
 			&t.sum[DimQin], &t.min[DimQin], &t.max[DimQin], &t.sum[DimJi], &t.min[DimJi], &t.max[DimJi],
 			&t.sum[DimLian], &t.min[DimLian], &t.max[DimLian]); err != nil {
@@ -478,19 +485,31 @@ func cycleRatings(ctx context.Context, q querier, p Policy, cycleID int64) (map[
 		ts := byRatee[ratee]
 		ts[pa].merge(t)
 		byRatee[ratee] = ts
-		if user == 0 {
-			continue
+		if id != 0 {
+			identified = append(identified, rated{id, pa, user, rater, RaterTotal(p, t.sum)})
 		}
-		k := raterKey{pa, user}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(identified, func(a, b rated) int { return cmp.Compare(a.id, b.id) })
+	type raterKey struct {
+		party Party
+		user  int64
+	}
+	index := map[raterKey]int{}
+	var raters []RaterTotals
+	for _, r := range identified {
+		k := raterKey{r.party, r.user}
 		i, ok := index[k]
 		if !ok {
 			i = len(raters)
 			index[k] = i
-			raters = append(raters, RaterTotals{Party: pa, Rater: rater})
+			raters = append(raters, RaterTotals{Party: r.party, Rater: r.rater})
 		}
-		raters[i].Totals = append(raters[i].Totals, RaterTotal(p, t.sum))
+		raters[i].Totals = append(raters[i].Totals, r.total)
 	}
-	return byRatee, raters, rows.Err()
+	return byRatee, raters, nil
 }
 
 // Posts that make someone the supervising leader (主管领导) of the people of the organisation

@@ -81,12 +81,12 @@ func TestFoldedRatingsScoreAsTheRows(t *testing.T) {
 			for range i * 5 % 13 {
 				rows = append(rows, row{ratee, "mass", nil, "", score()})
 			}
-			// One to three leaders and up to two HR raters, some rating everyone.
+			// One to three leaders and up to two HR raters of the same name, some rating everyone.
 			for l := range 1 + i%3 {
 				rows = append(rows, row{ratee, "leader", int64(100 + l), "leader" + string(rune('a'+l)), score()})
 			}
 			for h := range i % 3 {
-				rows = append(rows, row{ratee, "hr", int64(200 + h), "hr" + string(rune('a'+h)), score()})
+				rows = append(rows, row{ratee, "hr", int64(200 + h), "人事干部", score()}) // two accounts, one name
 			}
 		}
 		// Interleave the people's ratings as links and raters come in over the days.
