@@ -10,35 +10,13 @@ import (
 // two together, for every field). Adjustments are rare and carry free text; they go through
 // json.Marshal for its escaping.
 func (b *Breakdown) appendJSON(dst []byte) ([]byte, error) {
-	dst = append(dst, `{"parties":`...)
-	if b.Parties == nil {
-		dst = append(dst, "null"...)
-	} else {
-		dst = append(dst, '[')
-		for i := range b.Parties {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = b.Parties[i].appendJSON(dst)
-		}
-		dst = append(dst, ']')
-	}
+	dst = appendArray(append(dst, `{"parties":`...), b.Parties, func(dst []byte, ps *PartyScore) []byte { return ps.appendJSON(dst) })
 	dst = appendInt(dst, `,"party_weight_used":`, b.PartyWeightUsed)
 	dst = b.Rated.appendJSON(append(dst, `,"rated":`...))
 	dst = b.Target.appendJSON(append(dst, `,"target":`...))
-	dst = append(dst, `,"target_dims":`...)
-	if b.TargetDims == nil {
-		dst = append(dst, "null"...)
-	} else {
-		dst = append(dst, '[')
-		for i, d := range b.TargetDims {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = strconv.AppendQuote(dst, d.Key())
-		}
-		dst = append(dst, ']')
-	}
+	dst = appendArray(append(dst, `,"target_dims":`...), b.TargetDims, func(dst []byte, d *Dim) []byte {
+		return strconv.AppendQuote(dst, d.Key())
+	})
 	dst = appendInt(dst, `,"target_pct":`, b.TargetPct)
 	dst = b.Dimensions.appendJSON(append(dst, `,"dimensions":`...))
 	dst = b.Weights.appendJSON(append(dst, `,"weights":`...))
@@ -57,20 +35,10 @@ func (b *Breakdown) appendJSON(dst []byte) ([]byte, error) {
 		dst = append(dst, adj...)
 	}
 	dst = appendInt(dst, `,"adjust_total":`, b.AdjustTotal)
-	dst = append(dst, `,"bonuses":`...)
-	if b.Bonuses == nil {
-		dst = append(dst, "null"...)
-	} else {
-		dst = append(dst, '[')
-		for i, bo := range b.Bonuses {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = strconv.AppendQuote(append(dst, `{"dimension":`...), bo.Dim.Key())
-			dst = append(appendInt(dst, `,"points":`, bo.Points), '}')
-		}
-		dst = append(dst, ']')
-	}
+	dst = appendArray(append(dst, `,"bonuses":`...), b.Bonuses, func(dst []byte, bo *Bonus) []byte {
+		dst = strconv.AppendQuote(append(dst, `{"dimension":`...), bo.Dim.Key())
+		return append(appendInt(dst, `,"points":`, bo.Points), '}')
+	})
 	dst = appendInt(dst, `,"bonus_total":`, b.BonusTotal)
 	dst = appendInt(dst, `,"deducted":`, b.Deducted)
 	dst = appendInt(dst, `,"composite":`, b.Composite)
@@ -103,6 +71,21 @@ func (v DimValues) appendJSON(dst []byte) []byte {
 		dst = strconv.AppendInt(dst, v[i], 10)
 	}
 	return append(dst, '}')
+}
+
+// appendArray appends a slice as json.Marshal does, null when it is nil, each item by each.
+func appendArray[T any](dst []byte, items []T, each func([]byte, *T) []byte) []byte {
+	if items == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i := range items {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = each(dst, &items[i])
+	}
+	return append(dst, ']')
 }
 
 func appendInt(dst []byte, key string, n int64) []byte {
