@@ -244,6 +244,8 @@ func (s *Service) CloseStep(ctx context.Context, p *auth.Principal, cycleID int6
 		now := tx.Now()
 		today := store.LocalDate(now)
 		summary := map[string]any{"step": in.Step, "name": StepName(in.Step)}
+		// The cycle's row moves to the next step in one UPDATE, with what the step sets on it.
+		set, args := "step = ?", []any{in.Step + 1}
 		switch in.Step {
 		case StepTargets:
 			var names []string
@@ -288,9 +290,7 @@ func (s *Service) CloseStep(ctx context.Context, p *auth.Principal, cycleID int6
 			}
 			// The policy the results were computed under, read once in this transaction.
 			until := AddWorkingDays(today, sum.Policy.ReviewDays, sum.Policy.Holidays)
-			if _, err := tx.Exec(ctx, `UPDATE ap_cycles SET published_at = ?, review_until = ? WHERE id = ?`, store.FormatTime(now), until, c.id); err != nil {
-				return err
-			}
+			set, args = set+", published_at = ?, review_until = ?", append(args, store.FormatTime(now), until)
 			summary["review_until"] = until
 		case StepFeedback:
 			var open int
@@ -312,7 +312,7 @@ func (s *Service) CloseStep(ctx context.Context, p *auth.Principal, cycleID int6
 			}
 			summary["version"], summary["hash"] = f.Version, f.Hash
 		}
-		res, err := tx.Exec(ctx, `UPDATE ap_cycles SET step = ? WHERE id = ? AND step = ?`, in.Step+1, c.id, in.Step)
+		res, err := tx.Exec(ctx, `UPDATE ap_cycles SET `+set+` WHERE id = ? AND step = ?`, append(args, c.id, in.Step)...)
 		if err != nil {
 			return err
 		}
