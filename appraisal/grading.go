@@ -173,6 +173,7 @@ func compute(ctx context.Context, tx *store.Tx, c cycleRef) (Summary, error) {
 	}
 	now := store.FormatTime(tx.Now())
 	var rows [][]any
+	var buf []byte // one breakdown's JSON at a time
 	for _, pool := range []string{PoolLeader, PoolStaff} {
 		var entries []*PoolEntry
 		poolDecisions := map[int64]bool{}
@@ -180,7 +181,7 @@ func compute(ctx context.Context, tx *store.Tx, c cycleRef) (Summary, error) {
 			if a.Pool != pool {
 				continue
 			}
-			b := Score(pol, ratings[a.PersonID], tasks[a.PersonID], adjustments[a.PersonID])
+			b := scoreTallies(pol, ratings[a.PersonID], tasks[a.PersonID], adjustments[a.PersonID])
 			entries = append(entries, &PoolEntry{PersonID: a.PersonID, Breakdown: b})
 			if b.Missing {
 				sum.Missing++
@@ -265,12 +266,11 @@ func compute(ctx context.Context, tx *store.Tx, c cycleRef) (Summary, error) {
 				ps.Counts[grade]++
 				o.Grade, o.Status = grade, StatusReviewed
 			}
-			breakdown, err := json.Marshal(b)
-			if err != nil {
+			if buf, err = b.appendJSON(buf[:0]); err != nil {
 				return sum, err
 			}
 			rows = append(rows, []any{c.id, o.PersonID, c.orgID, pool, poolKey, b.Composite, int64(o.Rank),
-				string(o.BandGrade), string(o.Grade), string(o.Status), string(breakdown), now})
+				string(o.BandGrade), string(o.Grade), string(o.Status), string(buf), now})
 		}
 	}
 	if err := tx.DB().Dialect.CopyRows(ctx, tx, "ap_results", []string{"cycle_id", "person_id", "org_id", "pool", "pool_key",

@@ -79,12 +79,60 @@ type Breakdown struct {
 
 func (b *Breakdown) hasTarget(d Dim) bool { return slices.Contains(b.TargetDims, d) }
 
+// tally is one party's ratings of one person folded per dimension: how many, and each
+// dimension's sum, lowest and highest score. It is all an average needs, trimmed or not:
+// dropping the highest and the lowest rating of a dimension takes its max and min off the sum.
+// The database folds a cycle's ratings into tallies (cycleRatings); Score folds a list.
+type tally struct {
+	count         int64
+	sum, min, max DimValues
+}
+
+// tallies are one person's tallies by party.
+type tallies [partyCount]tally
+
+// add folds one rating's scores into the tally.
+func (t *tally) add(scores DimValues) {
+	t.merge(tally{count: 1, sum: scores, min: scores, max: scores})
+}
+
+// merge folds another tally of the same person and party into t.
+func (t *tally) merge(o tally) {
+	if o.count == 0 {
+		return
+	}
+	if t.count == 0 {
+		*t = o
+		return
+	}
+	t.count += o.count
+	for d := range dimCount {
+		t.sum[d] += o.sum[d]
+		t.min[d] = min(t.min[d], o.min[d])
+		t.max[d] = max(t.max[d], o.max[d])
+	}
+}
+
+// tallyRatings folds a person's ratings by party.
+func tallyRatings(ratings []Rating) tallies {
+	var t tallies
+	for _, r := range ratings {
+		t[r.Party].add(r.Scores)
+	}
+	return t
+}
+
 // Score computes a person's breakdown before the pool's 争先赛.
 func Score(p Policy, ratings []Rating, tasks []TaskScore, adj []Adjustment) Breakdown {
+	return scoreTallies(p, tallyRatings(ratings), tasks, adj)
+}
+
+// scoreTallies is Score from the person's ratings folded by party.
+func scoreTallies(p Policy, t tallies, tasks []TaskScore, adj []Adjustment) Breakdown {
 	b := Breakdown{Weights: p.DimensionWeights, TargetPct: p.TargetPct, TargetDims: []Dim{}, Bonuses: []Bonus{},
 		Adjustments: append([]Adjustment{}, adj...)}
 	for _, pa := range Parties() {
-		b.Parties = append(b.Parties, partyScore(p, pa, ratings))
+		b.Parties = append(b.Parties, partyScore(p, pa, t[pa]))
 	}
 	for _, ps := range b.Parties {
 		if ps.Used {
@@ -134,35 +182,25 @@ func Score(p Policy, ratings []Rating, tasks []TaskScore, adj []Adjustment) Brea
 }
 
 // partyScore averages one party's ratings per dimension, trimming the mass ratings when the
-// policy says so.
-func partyScore(p Policy, pa Party, ratings []Rating) PartyScore {
-	ps := PartyScore{Party: pa, Weight: p.PartyWeights[pa]}
-	var per [dimCount][]int64
-	for _, r := range ratings {
-		if r.Party != pa {
-			continue
-		}
-		ps.Count++
-		for _, d := range Dims() {
-			per[d] = append(per[d], r.Scores[d])
-		}
-	}
+// policy says so: the highest and the lowest rating of each dimension are dropped (TrimMin is
+// at least 3, so one is left).
+func partyScore(p Policy, pa Party, t tally) PartyScore {
+	ps := PartyScore{Party: pa, Weight: p.PartyWeights[pa], Count: int(t.count)}
 	if ps.Count == 0 {
 		return ps
 	}
 	ps.Used = ps.Weight > 0
-	ps.Trimmed = pa == PartyMass && p.TrimMass && int64(ps.Count) >= p.TrimMin
+	ps.Trimmed = pa == PartyMass && p.TrimMass && t.count >= p.TrimMin
+	n := t.count
+	if ps.Trimmed {
+		n -= 2
+	}
 	for _, d := range Dims() {
-		vals := per[d]
+		sum := t.sum[d]
 		if ps.Trimmed {
-			slices.Sort(vals)
-			vals = vals[1 : len(vals)-1]
+			sum -= t.min[d] + t.max[d]
 		}
-		var sum int64
-		for _, v := range vals {
-			sum += v
-		}
-		ps.Average[d] = divRound(sum*hundred, int64(len(vals)))
+		ps.Average[d] = divRound(sum*hundred, n)
 	}
 	var s int64
 	for _, d := range Dims() {

@@ -1,6 +1,7 @@
 package appraisal
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"time"
 
 	"grassroots/audit"
@@ -441,45 +443,73 @@ func (s *Service) ListRatings(ctx context.Context, p *auth.Principal, f RatingFi
 	return out, err
 }
 
-// cycleRatings reads a cycle's ratings by ratee, and the identified raters' totals for
-// uniform-scoring detection.
-func cycleRatings(ctx context.Context, q querier, p Policy, cycleID int64) (map[int64][]Rating, []RaterTotals, error) {
-	rows, err := q.Query(ctx, `SELECT ratee_id, party, COALESCE(rater_user_id, 0), rater, de, neng, qin, ji, lian
-		FROM ap_ratings WHERE cycle_id = ? ORDER BY id`, cycleID)
+// cycleRatings reads a cycle's ratings folded by ratee and party, and the identified raters'
+// totals for uniform-scoring detection. The database folds the anonymous mass ratings, most of
+// the rows: one row per ratee with their count and the sum, lowest and highest of each
+// dimension, all an average needs, trimmed or not. A leader's or HR's rating comes as it is,
+// a tally of one, with its rater; the raters are listed in the order they first rated, as the
+// uniform-scoring flags show them.
+func cycleRatings(ctx context.Context, q querier, p Policy, cycleID int64) (map[int64]tallies, []RaterTotals, error) {
+	rows, err := q.Query(ctx, `SELECT ratee_id, party, 0, 0, '', COUNT(*),
+			CAST(SUM(de) AS BIGINT), MIN(de), MAX(de), CAST(SUM(neng) AS BIGINT), MIN(neng), MAX(neng),
+			CAST(SUM(qin) AS BIGINT), MIN(qin), MAX(qin), CAST(SUM(ji) AS BIGINT), MIN(ji), MAX(ji),
+			CAST(SUM(lian) AS BIGINT), MIN(lian), MAX(lian)
+		FROM ap_ratings WHERE cycle_id = ? AND party = 'mass' GROUP BY ratee_id, party
+		UNION ALL
+		SELECT ratee_id, party, id, rater_user_id, rater, 1, de, de, de, neng, neng, neng, qin, qin, qin, ji, ji, ji, lian, lian, lian
+		FROM ap_ratings WHERE cycle_id = ? AND party <> 'mass'`, cycleID, cycleID)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rows.Close()
-	byRatee := map[int64][]Rating{}
+	byRatee := map[int64]tallies{}
+	type rated struct {
+		id    int64 // the rating's
+		party Party
+		user  int64
+		rater string
+		total int64
+	}
+	var identified []rated
+	for rows.Next() {
+		var ratee, id, user int64
+		var party, rater string
+		var t tally
+		if err := rows.Scan(&ratee, &party, &id, &user, &rater, &t.count,
+			&t.sum[DimDe], &t.min[DimDe], &t.max[DimDe], &t.sum[DimNeng], &t.min[DimNeng], &t.max[DimNeng],
+			&t.sum[DimQin], &t.min[DimQin], &t.max[DimQin], &t.sum[DimJi], &t.min[DimJi], &t.max[DimJi],
+			&t.sum[DimLian], &t.min[DimLian], &t.max[DimLian]); err != nil {
+			return nil, nil, err
+		}
+		pa, _ := ParseParty(party)
+		ts := byRatee[ratee]
+		ts[pa].merge(t)
+		byRatee[ratee] = ts
+		if id != 0 {
+			identified = append(identified, rated{id, pa, user, rater, RaterTotal(p, t.sum)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(identified, func(a, b rated) int { return cmp.Compare(a.id, b.id) })
 	type raterKey struct {
 		party Party
 		user  int64
 	}
 	index := map[raterKey]int{}
 	var raters []RaterTotals
-	for rows.Next() {
-		var ratee, user int64
-		var party string
-		var r Rating
-		if err := rows.Scan(&ratee, &party, &user, &r.Rater, &r.Scores[DimDe], &r.Scores[DimNeng], &r.Scores[DimQin],
-			&r.Scores[DimJi], &r.Scores[DimLian]); err != nil {
-			return nil, nil, err
-		}
-		r.Party, _ = ParseParty(party)
-		byRatee[ratee] = append(byRatee[ratee], r)
-		if user == 0 {
-			continue
-		}
-		k := raterKey{r.Party, user}
+	for _, r := range identified {
+		k := raterKey{r.party, r.user}
 		i, ok := index[k]
 		if !ok {
 			i = len(raters)
 			index[k] = i
-			raters = append(raters, RaterTotals{Party: r.Party, Rater: r.Rater})
+			raters = append(raters, RaterTotals{Party: r.party, Rater: r.rater})
 		}
-		raters[i].Totals = append(raters[i].Totals, RaterTotal(p, r.Scores))
+		raters[i].Totals = append(raters[i].Totals, r.total)
 	}
-	return byRatee, raters, rows.Err()
+	return byRatee, raters, nil
 }
 
 // Posts that make someone the supervising leader (主管领导) of the people of the organisation

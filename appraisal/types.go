@@ -55,16 +55,7 @@ type DimValues [dimCount]int64
 
 // MarshalJSON writes {"de":…, "neng":…, "qin":…, "ji":…, "lian":…}.
 func (v DimValues) MarshalJSON() ([]byte, error) {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i := range dimCount {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%q:%d", dimKeys[i], v[i])
-	}
-	b.WriteByte('}')
-	return []byte(b.String()), nil
+	return v.appendJSON(make([]byte, 0, 64)), nil
 }
 
 // UnmarshalJSON reads an object keyed by dimension (key or Chinese name). Every dimension

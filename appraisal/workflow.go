@@ -271,6 +271,8 @@ func (s *Service) CloseStep(ctx context.Context, p *auth.Principal, cycleID int6
 		now := tx.Now()
 		today := store.LocalDate(now)
 		summary := map[string]any{"step": in.Step, "name": StepName(in.Step)}
+		// The cycle's row moves to the next step in one UPDATE, with what the step sets on it.
+		set, args := "step = ?", []any{in.Step + 1}
 		switch in.Step {
 		case StepTargets:
 			var names []string
@@ -314,14 +316,9 @@ func (s *Service) CloseStep(ctx context.Context, p *auth.Principal, cycleID int6
 					return errs.Conflict("%s评定池有并列人员待决定“好”等次，请先决定", pool.Label)
 				}
 			}
-			eff, err := resolvePolicy(ctx, tx, orgRef{id: c.orgID, name: c.orgName, path: c.path}, c.quarter.Start(), true)
-			if err != nil {
-				return err
-			}
-			until := AddWorkingDays(today, eff.Policy.ReviewDays, eff.Policy.Holidays)
-			if _, err := tx.Exec(ctx, `UPDATE ap_cycles SET published_at = ?, review_until = ? WHERE id = ?`, store.FormatTime(now), until, c.id); err != nil {
-				return err
-			}
+			// The policy the results were computed under, read once in this transaction.
+			until := AddWorkingDays(today, sum.Policy.ReviewDays, sum.Policy.Holidays)
+			set, args = set+", published_at = ?, review_until = ?", append(args, store.FormatTime(now), until)
 			summary["review_until"] = until
 		case StepFeedback:
 			var open int
@@ -343,7 +340,7 @@ func (s *Service) CloseStep(ctx context.Context, p *auth.Principal, cycleID int6
 			}
 			summary["version"], summary["hash"] = f.Version, f.Hash
 		}
-		res, err := tx.Exec(ctx, `UPDATE ap_cycles SET step = ? WHERE id = ? AND step = ?`, in.Step+1, c.id, in.Step)
+		res, err := tx.Exec(ctx, `UPDATE ap_cycles SET `+set+` WHERE id = ? AND step = ?`, append(args, c.id, in.Step)...)
 		if err != nil {
 			return err
 		}
