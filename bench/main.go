@@ -27,6 +27,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -50,12 +51,18 @@ type config struct {
 	pid      int    // that server's process, for its memory
 	clients  int
 	requests int
+	bareReqs int // requests of the bare baseline phase
 	duration time.Duration
 	seed     uint64
 	jsonPath string
 	keep     bool // keep the PostgreSQL schemas
 	noRaw    bool // skip the generator's raw-SQL baseline
 	cpuProf  string
+	serve    string        // a grassroots binary to start as the server, in a process of its own
+	addr     string        // its listen address
+	think    time.Duration // mean pause of a client between requests (exponential); 0: none
+	every    time.Duration // interval of the memory timeline
+	warmup   time.Duration // the start of the load left out of the memory flatness
 }
 
 func main() {
@@ -65,13 +72,19 @@ func main() {
 	flag.StringVar(&c.url, "url", "", "drive a running server on loopback instead of one in-process (it must use -db)")
 	flag.IntVar(&c.pid, "pid", 0, "the process id of the -url server, to report its memory")
 	flag.IntVar(&c.clients, "clients", 0, "concurrent clients (default: 16 small, 200 otherwise)")
-	flag.IntVar(&c.requests, "requests", 0, "requests of each load phase (default: 50 per client)")
+	flag.IntVar(&c.requests, "requests", 0, "requests of the mixed load phase (default: 50 per client)")
+	flag.IntVar(&c.bareReqs, "bare-requests", 0, "requests of the bare baseline phase (default: as -requests, at most 100 per client)")
 	flag.DurationVar(&c.duration, "duration", 2*time.Minute, "time limit of each load phase")
 	seed := flag.Uint64("seed", 1, "seed of the world and the load")
 	flag.StringVar(&c.jsonPath, "json", "", "write the results as JSON to this file")
 	flag.BoolVar(&c.keep, "keep", false, "keep the PostgreSQL schemas after the run")
 	flag.BoolVar(&c.noRaw, "no-raw", false, "skip the raw-SQL baseline of the generator")
 	flag.StringVar(&c.cpuProf, "cpuprofile", "", "write a CPU profile of the mixed load phase (in-process server and driver) to this file")
+	flag.StringVar(&c.serve, "serve", "", "start this grassroots binary as the server (`serve --db … --addr …`) in a process of its own, after generating")
+	flag.StringVar(&c.addr, "addr", "127.0.0.1:8095", "listen address of the -serve server (loopback)")
+	flag.DurationVar(&c.think, "think", 0, "mean think time of a client between requests, drawn exponentially (0: back to back, saturation)")
+	flag.DurationVar(&c.every, "sample", 30*time.Second, "interval of the memory timeline printed during the load")
+	flag.DurationVar(&c.warmup, "warmup", 2*time.Minute, "start of the mixed load left out of the memory flatness figure")
 	flag.Parse()
 	c.seed = *seed
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -87,6 +100,7 @@ type Report struct {
 	Scale      string    `json:"scale"`
 	Database   string    `json:"database"`
 	Clients    int       `json:"clients"`
+	ThinkMS    float64   `json:"think_ms"`
 	Generation []step    `json:"generation"`
 	GenSeconds float64   `json:"generation_seconds"`
 	RawSeconds float64   `json:"raw_sql_seconds,omitempty"`
@@ -109,11 +123,13 @@ type rateFigs struct {
 }
 
 type memFigs struct {
-	Process     string  `json:"process"`
-	PeakRSSMB   float64 `json:"peak_rss_mb"`
-	EndRSSMB    float64 `json:"end_rss_mb"`
-	PeakHeapMB  float64 `json:"peak_heap_mb,omitempty"`
-	BeforeRSSMB float64 `json:"before_rss_mb"`
+	Process     string      `json:"process"`
+	PeakRSSMB   float64     `json:"peak_rss_mb"`
+	EndRSSMB    float64     `json:"end_rss_mb"`
+	PeakHeapMB  float64     `json:"peak_heap_mb,omitempty"`
+	BeforeRSSMB float64     `json:"before_rss_mb"`
+	Steady      *steady     `json:"steady,omitempty"` // flatness after the warm-up
+	Timeline    []memSample `json:"timeline"`
 }
 
 func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
@@ -130,6 +146,12 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 	if c.requests <= 0 {
 		c.requests = 50 * c.clients
 	}
+	if c.bareReqs <= 0 {
+		c.bareReqs = min(c.requests, 100*c.clients)
+	}
+	if c.every <= 0 {
+		c.every = 30 * time.Second
+	}
 	if c.url != "" {
 		if err := loopback(c.url); err != nil {
 			return nil, err
@@ -143,7 +165,8 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 		return nil, err
 	}
 	defer cleanup()
-	rep := &Report{Scale: sc.name, Database: db.Dialect.Name(), Clients: c.clients, At: time.Now().UTC()}
+	rep := &Report{Scale: sc.name, Database: db.Dialect.Name(), Clients: c.clients, ThinkMS: float64(c.think.Microseconds()) / 1000,
+		At: time.Now().UTC()}
 
 	logf("generating the %s province on %s", sc.name, db.Dialect.Name())
 	start := time.Now()
@@ -176,7 +199,11 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 	}
 
 	rng := rand.New(rand.NewPCG(c.seed, 77))
-	reviews := c.requests * 10 / 100 * 12 / 10 // the review share, and some to spare
+	// Claims to review: the review share of the requests, and some to spare; for a phase bounded
+	// by time, no more than it could use at 1,500 requests a second (each is filed through the
+	// service beforehand, and a quarter of a million take minutes).
+	expected := min(c.requests, int(1500*c.duration.Seconds()))
+	reviews := expected * 10 / 100 * 12 / 10
 	lp, err := prepare(ctx, db, w, c.clients, reviews, rng)
 	if err != nil {
 		return nil, err
@@ -188,24 +215,44 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 		return nil, err
 	}
 	defer bare.close()
-	base, pid := c.url, c.pid
-	if base == "" {
+	base, pid, heap := c.url, c.pid, func() int64 { return -1 }
+	switch {
+	case c.serve != "":
+		logPath := filepath.Join(os.TempDir(), fmt.Sprintf("grassroots-bench-serve-%d.log", os.Getpid()))
+		srv, spid, err := serveProcess(ctx, c.serve, dsn, c.addr, logPath)
+		if err != nil {
+			return nil, err
+		}
+		defer srv.close()
+		base, pid, heap = srv.url, spid, scrapedHeap(srv.url)
+		rep.Memory.Process = fmt.Sprintf("server process of its own (%s serve, pid %d)", c.serve, pid)
+	case base == "":
 		srv, err := startServer(db)
 		if err != nil {
 			return nil, err
 		}
 		defer srv.close()
-		base, pid = srv.url, os.Getpid()
+		base, pid, heap = srv.url, os.Getpid(), inProcessHeap
 		rep.Memory.Process = "in-process: server and load driver together"
-	} else {
+	default:
+		heap = scrapedHeap(base)
 		rep.Memory.Process = fmt.Sprintf("server process %d", pid)
 	}
 	debug.FreeOSMemory() // the generator's garbage is not the server's
 	rep.Memory.BeforeRSSMB = mb(rssOf(pid))
 
 	wls := workloads(w)
-	logf("mixed load: %d clients, %d requests, at most %s, a people import running meanwhile", c.clients, c.requests, c.duration)
-	mem := sampleMemory(pid)
+	think := "back to back (no think time)"
+	if c.think > 0 {
+		think = fmt.Sprintf("each pausing %s on average between requests (exponential)", c.think)
+	}
+	logf("mixed load: %d clients %s, %d requests, at most %s, a people import running meanwhile", c.clients, think, c.requests, c.duration)
+	wal := ""
+	if !db.IsPostgres() {
+		wal = strings.TrimPrefix(dsn, "sqlite:") + "-wal"
+	}
+	var answered atomic.Int64
+	mem := sampleMemory(pid, heap, wal, &answered, c.every, logf)
 	if c.cpuProf != "" {
 		f, err := os.Create(c.cpuProf)
 		if err != nil {
@@ -216,13 +263,14 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 			return nil, err
 		}
 	}
-	tallies, elapsed := drive(ctx, base, lp, wls, c.clients, c.requests, c.duration, c.seed,
+	tallies, elapsed := drive(ctx, base, lp, wls, c.clients, c.requests, c.duration, c.seed, c.think, &answered,
 		peopleWorkbook(lp.importOrg, 200, int(float64(sc.members)*peoplePerMember)+10))
 	mem.finish()
 	if c.cpuProf != "" {
 		pprof.StopCPUProfile()
 	}
-	rep.Memory.PeakRSSMB, rep.Memory.EndRSSMB, rep.Memory.PeakHeapMB = mb(mem.peakRSS), mb(mem.lastRSS), float64(mem.peakHeap)/(1<<20)
+	rep.Memory.PeakRSSMB, rep.Memory.EndRSSMB, rep.Memory.PeakHeapMB = mb(mem.peakRSS), mb(mem.lastRSS), mb(mem.peakHeap)
+	rep.Memory.Timeline, rep.Memory.Steady = mem.samples, mem.steady(c.warmup)
 
 	logf("bare baseline: the same clients and requests on a bare handler doing one single-row read or write")
 	readW, writeW := 0, 0
@@ -233,7 +281,8 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 			readW += wl.weight
 		}
 	}
-	bareTallies, bareElapsed := drive(ctx, bare.url, lp, bareWorkloads(readW, writeW, w), c.clients, c.requests, c.duration, c.seed, nil)
+	bareTallies, bareElapsed := drive(ctx, bare.url, lp, bareWorkloads(readW, writeW, w), c.clients, c.bareReqs, c.duration, c.seed,
+		c.think, new(atomic.Int64), nil)
 	bareRead := bareTallies["bare_read"].result("bare_read", bareElapsed)
 	bareWrite := bareTallies["bare_write"].result("bare_write", bareElapsed)
 	rep.Baseline = []Result{bareRead, bareWrite}
@@ -291,7 +340,11 @@ func rates(t map[string]*tally, elapsed time.Duration) rateFigs {
 // summary is the last line: every ratio against its baseline.
 func summary(rep *Report) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "summary %s/%s, %d clients:", rep.Scale, rep.Database, rep.Clients)
+	fmt.Fprintf(&b, "summary %s/%s, %d clients", rep.Scale, rep.Database, rep.Clients)
+	if rep.ThinkMS > 0 {
+		fmt.Fprintf(&b, " thinking %.0f ms", rep.ThinkMS)
+	}
+	b.WriteString(":")
 	if rep.RawSeconds > 0 {
 		fmt.Fprintf(&b, " generator %.1fx raw SQL (%.1fs vs %.1fs);", rep.GenRatio, rep.GenSeconds, rep.RawSeconds)
 	}
@@ -301,6 +354,9 @@ func summary(rep *Report) string {
 		fmt.Fprintf(&b, " %s %.1fx", r.Name, r.P99Ratio)
 	}
 	fmt.Fprintf(&b, "; errors %d; peak RSS %.0f MB", rep.Mixed.Errors, rep.Memory.PeakRSSMB)
+	if st := rep.Memory.Steady; st != nil {
+		fmt.Fprintf(&b, ", after %.0fs warm-up %.0f–%.0f MB (spread %.1f%%)", st.WarmupSeconds, st.MinMB, st.MaxMB, 100*st.Spread)
+	}
 	return b.String()
 }
 
@@ -332,6 +388,10 @@ func printReport(out io.Writer, rep *Report) {
 		rep.Mixed.Seconds, rep.Mixed.PerSecond, rep.Mixed.Errors, rep.Bare.Requests, rep.Bare.Seconds, rep.Bare.PerSecond)
 	fmt.Fprintf(out, "memory (%s): RSS %.0f MB before, peak %.0f MB, end %.0f MB; peak Go heap %.0f MB\n", rep.Memory.Process,
 		rep.Memory.BeforeRSSMB, rep.Memory.PeakRSSMB, rep.Memory.EndRSSMB, rep.Memory.PeakHeapMB)
+	if st := rep.Memory.Steady; st != nil {
+		fmt.Fprintf(out, "memory after the first %.0fs (warm-up), %d samples: first %.0f MB, lowest %.0f, highest %.0f, last %.0f; spread %.1f%%\n",
+			st.WarmupSeconds, st.Samples, st.FirstMB, st.MinMB, st.MaxMB, st.LastMB, 100*st.Spread)
+	}
 }
 
 // loopback refuses any -url that is not this machine.
