@@ -34,6 +34,10 @@ type DB struct {
 	// readStmts are SQLite's read statements, prepared on the read pool: database/sql keeps
 	// each prepared on every connection that has run it.
 	readStmts statements
+	// stopWAL ends keepWALShort, which closes walDone when it has (SQLite only).
+	stopWAL chan struct{}
+	walDone chan struct{}
+	walOnce sync.Once // Close may be called more than once
 }
 
 // statements is a bounded cache of prepared statements by query.
@@ -141,7 +145,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=foreign_keys(on)&_pragma=synchronous(" + sync + ")"
+	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&", busyTimeout.Milliseconds()) + "_pragma=journal_mode(wal)&_pragma=foreign_keys(on)&_pragma=synchronous(" + sync + ")"
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
 	writer, err := sql.Open("sqlite3", base+"&_txlock=immediate")
 	if err != nil {
@@ -171,8 +175,13 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db.sqliteWriter <- &heldConn{conn: conn, stmts: map[string]*sql.Stmt{}}
+	db.stopWAL, db.walDone = make(chan struct{}), make(chan struct{})
+	go db.keepWALShort(db.stopWAL, db.walDone)
 	return db, nil
 }
+
+// busyTimeout is how long a SQLite connection waits for a lock another holds.
+const busyTimeout = 10 * time.Second
 
 // sqliteOptions splits a SQLite DSN into the file path and its one option, synchronous:
 // normal (the default) survives a crash of the process and may lose the last commits to a
@@ -219,6 +228,10 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 // Close closes every connection.
 func (db *DB) Close() error {
 	var err error
+	if db.stopWAL != nil {
+		db.walOnce.Do(func() { close(db.stopWAL) })
+		<-db.walDone
+	}
 	if db.sqliteWriter != nil {
 		select {
 		case h := <-db.sqliteWriter:
