@@ -376,10 +376,12 @@ func drive(ctx context.Context, base string, lp *loadPrep, wls []workload, clien
 	return tallies, elapsed
 }
 
-// peopleWorkbook is an import file of rows new people of the importer's county, numbered from
-// n*rows so that every upload is new.
+// peopleWorkbook makes import files of rows new people of the importer's county, each file's
+// numbered after the last one's (whatever n its caller counts), so that every upload is new.
 func peopleWorkbook(orgPath string, rows, offset int) func(n int) []byte {
-	return func(n int) []byte {
+	var made atomic.Int64
+	return func(int) []byte {
+		n := int(made.Add(1) - 1)
 		var buf bytes.Buffer
 		xw, err := xlsx.NewWriter(&buf, org.PeopleSheet, org.PeopleColumns())
 		if err != nil {

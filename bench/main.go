@@ -45,24 +45,26 @@ import (
 var migrations = []store.Migrations{audit.Migrations, org.Migrations, auth.Migrations, passbook.Migrations, appraisal.Migrations}
 
 type config struct {
-	scale    string
-	db       string // SQLite file, or a PostgreSQL DSN (a fresh schema is made in it)
-	url      string // a running server on loopback; empty: start one in-process
-	pid      int    // that server's process, for its memory
-	clients  int
-	requests int
-	bareReqs int // requests of the bare baseline phase
-	duration time.Duration
-	seed     uint64
-	jsonPath string
-	keep     bool // keep the PostgreSQL schemas
-	noRaw    bool // skip the generator's raw-SQL baseline
-	cpuProf  string
-	serve    string        // a grassroots binary to start as the server, in a process of its own
-	addr     string        // its listen address
-	think    time.Duration // mean pause of a client between requests (exponential); 0: none
-	every    time.Duration // interval of the memory timeline
-	warmup   time.Duration // the start of the load left out of the memory flatness
+	scale     string
+	db        string // SQLite file, or a PostgreSQL DSN (a fresh schema is made in it)
+	url       string // a running server on loopback; empty: start one in-process
+	pid       int    // that server's process, for its memory
+	clients   int
+	requests  int
+	bareReqs  int // requests of the bare baseline phase
+	duration  time.Duration
+	seed      uint64
+	jsonPath  string
+	keep      bool // keep the PostgreSQL schemas
+	noRaw     bool // skip the generator's raw-SQL baseline
+	cpuProf   string
+	serve     string        // a grassroots binary to start as the server, in a process of its own
+	addr      string        // its listen address
+	think     time.Duration // mean pause of a client between requests (exponential); 0: none
+	then      bool          // run a second phase, with thenThink
+	thenThink time.Duration // the second phase's think time
+	every     time.Duration // interval of the memory timeline
+	warmup    time.Duration // the start of the load left out of the memory flatness
 }
 
 func main() {
@@ -83,10 +85,12 @@ func main() {
 	flag.StringVar(&c.serve, "serve", "", "start this grassroots binary as the server (`serve --db … --addr …`) in a process of its own, after generating")
 	flag.StringVar(&c.addr, "addr", "127.0.0.1:8095", "listen address of the -serve server (loopback)")
 	flag.DurationVar(&c.think, "think", 0, "mean think time of a client between requests, drawn exponentially (0: back to back, saturation)")
+	flag.DurationVar(&c.thenThink, "then-think", -1, "after the first phase, run a second one on the same world and server with this think time (0: back to back)")
 	flag.DurationVar(&c.every, "sample", 30*time.Second, "interval of the memory timeline printed during the load")
 	flag.DurationVar(&c.warmup, "warmup", 2*time.Minute, "start of the mixed load left out of the memory flatness figure")
 	flag.Parse()
 	c.seed = *seed
+	c.then = c.thenThink >= 0
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if _, err := run(ctx, c, os.Stdout); err != nil {
@@ -113,6 +117,7 @@ type Report struct {
 	Memory     memFigs   `json:"memory"`
 	Summary    string    `json:"summary"`
 	At         time.Time `json:"at"`
+	Then       *Report   `json:"then,omitempty"` // a second phase with another think time
 }
 
 type rateFigs struct {
@@ -165,8 +170,7 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 		return nil, err
 	}
 	defer cleanup()
-	rep := &Report{Scale: sc.name, Database: db.Dialect.Name(), Clients: c.clients, ThinkMS: float64(c.think.Microseconds()) / 1000,
-		At: time.Now().UTC()}
+	rep := &Report{Scale: sc.name, Database: db.Dialect.Name(), Clients: c.clients, At: time.Now().UTC()}
 
 	logf("generating the %s province on %s", sc.name, db.Dialect.Name())
 	start := time.Now()
@@ -203,6 +207,9 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 	// by time, no more than it could use at 1,500 requests a second (each is filed through the
 	// service beforehand, and a quarter of a million take minutes).
 	expected := min(c.requests, int(1500*c.duration.Seconds()))
+	if c.then {
+		expected *= 2
+	}
 	reviews := expected * 10 / 100 * 12 / 10
 	lp, err := prepare(ctx, db, w, c.clients, reviews, rng)
 	if err != nil {
@@ -241,36 +248,103 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 	debug.FreeOSMemory() // the generator's garbage is not the server's
 	rep.Memory.BeforeRSSMB = mb(rssOf(pid))
 
+	ph := phase{c: c, think: c.think, base: base, pid: pid, heap: heap, dsn: dsn, db: db, lp: lp, w: w, bare: bare, logf: logf,
+		workbook: peopleWorkbook(lp.importOrg, 200, int(float64(sc.members)*peoplePerMember)+10)}
+	if err := ph.run(ctx, rep); err != nil {
+		return nil, err
+	}
+	rep.Summary = summary(rep)
+	printReport(out, rep)
+	if c.then {
+		// A second phase on the same server and world (as the first left it), with another think time.
+		then := &Report{Scale: rep.Scale, Database: rep.Database, Clients: rep.Clients, At: time.Now().UTC()}
+		then.Memory.Process = rep.Memory.Process
+		then.Memory.BeforeRSSMB = mb(rssOf(pid))
+		ph.think, ph.c.cpuProf = c.thenThink, ""
+		if err := ph.run(ctx, then); err != nil {
+			return nil, err
+		}
+		then.Summary = summary(then)
+		fmt.Fprintln(out)
+		printReport(out, then)
+		rep.Then = then
+		rep.Summary += " || then " + strings.TrimPrefix(then.Summary, "summary ")
+	}
+	if c.jsonPath != "" {
+		data, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(c.jsonPath, append(data, '\n'), 0o644); err != nil {
+			return rep, err
+		}
+	}
+	fmt.Fprintln(out, rep.Summary)
+	return rep, nil
+}
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }
+
+func rates(t map[string]*tally, elapsed time.Duration) rateFigs {
+	var f rateFigs
+	for _, x := range t {
+		f.Requests += len(x.latencies)
+		f.Errors += x.errors
+	}
+	f.Seconds = elapsed.Seconds()
+	f.PerSecond = float64(f.Requests) / elapsed.Seconds()
+	return f
+}
+
+// phase is one mixed load and its bare baseline, on a server already running.
+type phase struct {
+	c     config
+	think time.Duration
+	base  string
+	pid   int
+	heap  func() int64
+	dsn   string
+	db    *store.DB
+	lp    *loadPrep
+	w     *world
+	bare  *httpServer
+	logf  func(string, ...any)
+	// workbook makes the import's uploads, new people in each, across phases.
+	workbook func(n int) []byte
+}
+
+// run drives the mixed load and then the bare baseline, and fills rep's load, baseline, rates
+// and memory.
+func (ph *phase) run(ctx context.Context, rep *Report) error {
+	base, pid, heap, dsn, db, lp, w, bare, logf := ph.base, ph.pid, ph.heap, ph.dsn, ph.db, ph.lp, ph.w, ph.bare, ph.logf
+	rep.ThinkMS = float64(ph.think.Microseconds()) / 1000
 	wls := workloads(w)
 	think := "back to back (no think time)"
-	if c.think > 0 {
-		think = fmt.Sprintf("each pausing %s on average between requests (exponential)", c.think)
+	if ph.think > 0 {
+		think = fmt.Sprintf("each pausing %s on average between requests (exponential)", ph.think)
 	}
-	logf("mixed load: %d clients %s, %d requests, at most %s, a people import running meanwhile", c.clients, think, c.requests, c.duration)
+	logf("mixed load: %d clients %s, %d requests, at most %s, a people import running meanwhile", ph.c.clients, think, ph.c.requests, ph.c.duration)
 	wal := ""
 	if !db.IsPostgres() {
 		wal = strings.TrimPrefix(dsn, "sqlite:") + "-wal"
 	}
 	var answered atomic.Int64
-	mem := sampleMemory(pid, heap, wal, &answered, c.every, logf)
-	if c.cpuProf != "" {
-		f, err := os.Create(c.cpuProf)
+	mem := sampleMemory(pid, heap, wal, &answered, ph.c.every, logf)
+	if ph.c.cpuProf != "" {
+		f, err := os.Create(ph.c.cpuProf)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	tallies, elapsed := drive(ctx, base, lp, wls, c.clients, c.requests, c.duration, c.seed, c.think, &answered,
-		peopleWorkbook(lp.importOrg, 200, int(float64(sc.members)*peoplePerMember)+10))
+	tallies, elapsed := drive(ctx, base, lp, wls, ph.c.clients, ph.c.requests, ph.c.duration, ph.c.seed, ph.think, &answered,
+		ph.workbook)
 	mem.finish()
-	if c.cpuProf != "" {
+	if ph.c.cpuProf != "" {
 		pprof.StopCPUProfile()
 	}
 	rep.Memory.PeakRSSMB, rep.Memory.EndRSSMB, rep.Memory.PeakHeapMB = mb(mem.peakRSS), mb(mem.lastRSS), mb(mem.peakHeap)
-	rep.Memory.Timeline, rep.Memory.Steady = mem.samples, mem.steady(c.warmup)
+	rep.Memory.Timeline, rep.Memory.Steady = mem.samples, mem.steady(ph.c.warmup)
 
 	logf("bare baseline: the same clients and requests on a bare handler doing one single-row read or write")
 	readW, writeW := 0, 0
@@ -281,8 +355,8 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 			readW += wl.weight
 		}
 	}
-	bareTallies, bareElapsed := drive(ctx, bare.url, lp, bareWorkloads(readW, writeW, w), c.clients, c.bareReqs, c.duration, c.seed,
-		c.think, new(atomic.Int64), nil)
+	bareTallies, bareElapsed := drive(ctx, bare.url, lp, bareWorkloads(readW, writeW, w), ph.c.clients, ph.c.bareReqs, ph.c.duration, ph.c.seed,
+		ph.think, new(atomic.Int64), nil)
 	bareRead := bareTallies["bare_read"].result("bare_read", bareElapsed)
 	bareWrite := bareTallies["bare_write"].result("bare_write", bareElapsed)
 	rep.Baseline = []Result{bareRead, bareWrite}
@@ -312,29 +386,7 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 		}
 		rep.Load = append(rep.Load, r)
 	}
-	rep.Summary = summary(rep)
-	printReport(out, rep)
-	if c.jsonPath != "" {
-		data, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(c.jsonPath, append(data, '\n'), 0o644); err != nil {
-			return rep, err
-		}
-	}
-	fmt.Fprintln(out, rep.Summary)
-	return rep, nil
-}
-
-func mb(b int64) float64 { return float64(b) / (1 << 20) }
-
-func rates(t map[string]*tally, elapsed time.Duration) rateFigs {
-	var f rateFigs
-	for _, x := range t {
-		f.Requests += len(x.latencies)
-		f.Errors += x.errors
-	}
-	f.Seconds = elapsed.Seconds()
-	f.PerSecond = float64(f.Requests) / elapsed.Seconds()
-	return f
+	return nil
 }
 
 // summary is the last line: every ratio against its baseline.
