@@ -414,16 +414,18 @@ func summary(rep *Report) string {
 
 func printReport(out io.Writer, rep *Report) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "generation\trows\tseconds\t")
-	for _, s := range rep.Generation {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t\n", s.Name, s.Rows, s.Seconds)
+	if len(rep.Generation) > 0 { // a second phase has none of its own
+		fmt.Fprintln(tw, "generation\trows\tseconds\t")
+		for _, s := range rep.Generation {
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t\n", s.Name, s.Rows, s.Seconds)
+		}
+		fmt.Fprintf(tw, "total\t\t%.2f\t\n", rep.GenSeconds)
+		if rep.RawSeconds > 0 {
+			fmt.Fprintf(tw, "raw SQL baseline\t%d\t%.2f\t\n", rep.RawRows, rep.RawSeconds)
+		}
+		tw.Flush()
+		fmt.Fprintln(out)
 	}
-	fmt.Fprintf(tw, "total\t\t%.2f\t\n", rep.GenSeconds)
-	if rep.RawSeconds > 0 {
-		fmt.Fprintf(tw, "raw SQL baseline\t%d\t%.2f\t\n", rep.RawRows, rep.RawSeconds)
-	}
-	tw.Flush()
-	fmt.Fprintln(out)
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "workload\trequests\terrors\treq/s\tp50 ms\tp95 ms\tp99 ms\tbaseline\tp50 ×\tp99 ×\t")
 	for _, r := range append(append([]Result{}, rep.Load...), rep.Baseline...) {
