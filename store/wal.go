@@ -28,28 +28,40 @@ var (
 // connection meanwhile; when they are not done by then it gives up and tries on the next tick.
 const walBusyWait = 200 * time.Millisecond
 
-// keepWALShort checks the log's size every interval until stop closes.
+// walMaxBackoff is the longest keepWALShort waits between attempts while readers keep the log
+// (a long export, say), so that it does not hold up writers every second meanwhile.
+const walMaxBackoff = 30 * time.Second
+
+// keepWALShort checks the log's size every WALCheckInterval until stop closes, and after a
+// checkpoint readers kept from finishing waits twice as long each time, up to walMaxBackoff.
 func (db *DB) keepWALShort(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	tick := time.NewTicker(WALCheckInterval)
-	defer tick.Stop()
+	wait := WALCheckInterval
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	for {
 		select {
 		case <-stop:
 			return
-		case <-tick.C:
+		case <-timer.C:
 		}
 		if fi, err := os.Stat(db.dsn + "-wal"); err != nil || fi.Size() < WALLimit {
-			continue
+			wait = WALCheckInterval
+		} else {
+			var held *heldConn
+			select {
+			case held = <-db.sqliteWriter:
+			case <-stop:
+				return
+			}
+			if ok, err := db.truncateWAL(held); ok && err == nil {
+				wait = WALCheckInterval
+			} else {
+				wait = min(2*wait, walMaxBackoff)
+			}
+			db.sqliteWriter <- held
 		}
-		var held *heldConn
-		select {
-		case held = <-db.sqliteWriter:
-		case <-stop:
-			return
-		}
-		db.truncateWAL(held)
-		db.sqliteWriter <- held
+		timer.Reset(wait)
 	}
 }
 
