@@ -163,6 +163,11 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		writer.Close()
 		return nil, err
 	}
+	// Memory: every SQLite connection runs in a WebAssembly memory of its own, which grows to its
+	// high-water mark and is never given back while the connection lives: a reader holds about
+	// 18 MB once its page cache is full (16 MB, the schema, cached statements), the writer about
+	// 4 MB. With the write-ahead log kept short (wal.go), SQLite's share of the process is
+	// bounded by readers × 18 MB + 4 MB: 76 MB on two cores (BENCHMARKS.md, issue 5).
 	readers := max(4, 2*runtime.GOMAXPROCS(0))
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
