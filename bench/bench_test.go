@@ -32,12 +32,13 @@ func TestSmallProvince(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
 			rep, err := run(ctx, config{scale: "small", db: dsn, clients: 8, requests: 400, duration: 3 * time.Minute,
-				seed: 1, jsonPath: jsonPath}, &out)
+				seed: 1, jsonPath: jsonPath, then: true, thenThink: 5 * time.Millisecond}, &out)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out.String())
 			}
 			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-			if last := lines[len(lines)-1]; !strings.HasPrefix(last, "summary small/") || !strings.Contains(last, "x raw SQL") {
+			if last := lines[len(lines)-1]; !strings.HasPrefix(last, "summary small/") || !strings.Contains(last, "x raw SQL") ||
+				!strings.Contains(last, "|| then small/sqlite, 8 clients thinking 5 ms:") && !strings.Contains(last, "|| then small/postgres, 8 clients thinking 5 ms:") {
 				t.Errorf("last line: %q", last)
 			}
 			var world struct{ members, passbooks, postings, orgs int }
@@ -71,6 +72,15 @@ func TestSmallProvince(t *testing.T) {
 			for _, name := range []string{"balance", "rank", "claim", "claims_list", "review_post", "redeem", "township_ranking", "report_page", "statement", "import"} {
 				if !seen[name] {
 					t.Errorf("workload %s was not exercised", name)
+				}
+			}
+			// The second phase, with clients pausing between requests, on the same world.
+			if th := rep.Then; th == nil || th.ThinkMS != 5 || th.Mixed.Requests < 400 || th.Mixed.Errors > 0 || len(th.Memory.Timeline) < 2 {
+				t.Errorf("second phase: mixed %+v, think %v ms, %d memory samples", th.Mixed, th.ThinkMS, len(th.Memory.Timeline))
+				for _, r := range th.Load {
+					if r.Errors > 0 {
+						t.Errorf("second phase %s: %d errors, the first: %s", r.Name, r.Errors, r.FirstError)
+					}
 				}
 			}
 			if rep.Bare.Requests != 400 || rep.Bare.Errors > 0 || rep.Memory.PeakRSSMB <= 0 {

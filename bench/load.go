@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -267,8 +266,13 @@ func (t *tally) result(name string, elapsed time.Duration) Result {
 
 // drive runs clients against base until requests are spent or the time is up, each request a
 // workload drawn by weight; import, when set, uploads people workbooks meanwhile.
+//
+// Each client sends its next request when the previous one is answered, after a pause drawn
+// from an exponential distribution of mean think (none when think is 0: the server is then
+// saturated, and latency is clients ÷ throughput by Little's law). answered counts the
+// requests answered so far.
 func drive(ctx context.Context, base string, lp *loadPrep, wls []workload, clients, requests int, d time.Duration, seed uint64,
-	importFile func(n int) []byte) (map[string]*tally, time.Duration) {
+	think time.Duration, answered *atomic.Int64, importFile func(n int) []byte) (map[string]*tally, time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	tallies := map[string]*tally{}
@@ -328,8 +332,22 @@ func drive(ctx context.Context, base string, lp *loadPrep, wls []workload, clien
 	for i := range clients {
 		c := &client{id: i, rng: rand.New(rand.NewPCG(seed, uint64(i))), base: base,
 			member: lp.members[i%len(lp.members)], staff: lp.staff[i%len(lp.staff)]}
+		pause := func() bool {
+			if think <= 0 {
+				return true
+			}
+			t := time.NewTimer(time.Duration(c.rng.ExpFloat64() * float64(think)))
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return false
+			case <-t.C:
+				return true
+			}
+		}
 		wg.Go(func() {
-			for ctx.Err() == nil && next.Add(1) <= int64(requests) {
+			// The clients start spread out, as users who arrived at different times.
+			for pause() && ctx.Err() == nil && next.Add(1) <= int64(requests) {
 				pick := c.rng.IntN(total)
 				var wl workload
 				for _, wl = range wls {
@@ -347,6 +365,7 @@ func drive(ctx context.Context, base string, lp *loadPrep, wls []workload, clien
 					return
 				}
 				tallies[wl.name].add(took, err)
+				answered.Add(1)
 			}
 		})
 	}
@@ -357,10 +376,12 @@ func drive(ctx context.Context, base string, lp *loadPrep, wls []workload, clien
 	return tallies, elapsed
 }
 
-// peopleWorkbook is an import file of rows new people of the importer's county, numbered from
-// n*rows so that every upload is new.
+// peopleWorkbook makes import files of rows new people of the importer's county, each file's
+// numbered after the last one's (whatever n its caller counts), so that every upload is new.
 func peopleWorkbook(orgPath string, rows, offset int) func(n int) []byte {
-	return func(n int) []byte {
+	var made atomic.Int64
+	return func(int) []byte {
+		n := int(made.Add(1) - 1)
 		var buf bytes.Buffer
 		xw, err := xlsx.NewWriter(&buf, org.PeopleSheet, org.PeopleColumns())
 		if err != nil {
@@ -377,51 +398,6 @@ func peopleWorkbook(orgPath string, rows, offset int) func(n int) []byte {
 		}
 		return buf.Bytes()
 	}
-}
-
-// memory samples resident memory and the Go heap while the load runs.
-type memory struct {
-	pid      int
-	peakRSS  int64
-	lastRSS  int64
-	peakHeap uint64
-	stop     chan struct{}
-	done     chan struct{}
-}
-
-func sampleMemory(pid int) *memory {
-	m := &memory{pid: pid, stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(m.done)
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			m.sample()
-			select {
-			case <-m.stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return m
-}
-
-func (m *memory) sample() {
-	if rss := rssOf(m.pid); rss > 0 {
-		m.lastRSS = rss
-		m.peakRSS = max(m.peakRSS, rss)
-	}
-	if m.pid == os.Getpid() {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		metrics.Read(s)
-		m.peakHeap = max(m.peakHeap, s[0].Value.Uint64())
-	}
-}
-
-func (m *memory) finish() {
-	close(m.stop)
-	<-m.done
 }
 
 // rssOf reads VmRSS of a process from /proc, in bytes; 0 when it cannot.

@@ -27,6 +27,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -44,18 +45,26 @@ import (
 var migrations = []store.Migrations{audit.Migrations, org.Migrations, auth.Migrations, passbook.Migrations, appraisal.Migrations}
 
 type config struct {
-	scale    string
-	db       string // SQLite file, or a PostgreSQL DSN (a fresh schema is made in it)
-	url      string // a running server on loopback; empty: start one in-process
-	pid      int    // that server's process, for its memory
-	clients  int
-	requests int
-	duration time.Duration
-	seed     uint64
-	jsonPath string
-	keep     bool // keep the PostgreSQL schemas
-	noRaw    bool // skip the generator's raw-SQL baseline
-	cpuProf  string
+	scale     string
+	db        string // SQLite file, or a PostgreSQL DSN (a fresh schema is made in it)
+	url       string // a running server on loopback; empty: start one in-process
+	pid       int    // that server's process, for its memory
+	clients   int
+	requests  int
+	bareReqs  int // requests of the bare baseline phase
+	duration  time.Duration
+	seed      uint64
+	jsonPath  string
+	keep      bool // keep the PostgreSQL schemas
+	noRaw     bool // skip the generator's raw-SQL baseline
+	cpuProf   string
+	serve     string        // a grassroots binary to start as the server, in a process of its own
+	addr      string        // its listen address
+	think     time.Duration // mean pause of a client between requests (exponential); 0: none
+	then      bool          // run a second phase, with thenThink
+	thenThink time.Duration // the second phase's think time
+	every     time.Duration // interval of the memory timeline
+	warmup    time.Duration // the start of the load left out of the memory flatness
 }
 
 func main() {
@@ -65,15 +74,23 @@ func main() {
 	flag.StringVar(&c.url, "url", "", "drive a running server on loopback instead of one in-process (it must use -db)")
 	flag.IntVar(&c.pid, "pid", 0, "the process id of the -url server, to report its memory")
 	flag.IntVar(&c.clients, "clients", 0, "concurrent clients (default: 16 small, 200 otherwise)")
-	flag.IntVar(&c.requests, "requests", 0, "requests of each load phase (default: 50 per client)")
+	flag.IntVar(&c.requests, "requests", 0, "requests of the mixed load phase (default: 50 per client)")
+	flag.IntVar(&c.bareReqs, "bare-requests", 0, "requests of the bare baseline phase (default: as -requests, at most 100 per client)")
 	flag.DurationVar(&c.duration, "duration", 2*time.Minute, "time limit of each load phase")
 	seed := flag.Uint64("seed", 1, "seed of the world and the load")
 	flag.StringVar(&c.jsonPath, "json", "", "write the results as JSON to this file")
 	flag.BoolVar(&c.keep, "keep", false, "keep the PostgreSQL schemas after the run")
 	flag.BoolVar(&c.noRaw, "no-raw", false, "skip the raw-SQL baseline of the generator")
 	flag.StringVar(&c.cpuProf, "cpuprofile", "", "write a CPU profile of the mixed load phase (in-process server and driver) to this file")
+	flag.StringVar(&c.serve, "serve", "", "start this grassroots binary as the server (`serve --db … --addr …`) in a process of its own, after generating")
+	flag.StringVar(&c.addr, "addr", "127.0.0.1:8095", "listen address of the -serve server (loopback)")
+	flag.DurationVar(&c.think, "think", 0, "mean think time of a client between requests, drawn exponentially (0: back to back, saturation)")
+	flag.DurationVar(&c.thenThink, "then-think", -1, "after the first phase, run a second one on the same world and server with this think time (0: back to back)")
+	flag.DurationVar(&c.every, "sample", 30*time.Second, "interval of the memory timeline printed during the load")
+	flag.DurationVar(&c.warmup, "warmup", 2*time.Minute, "start of the mixed load left out of the memory flatness figure")
 	flag.Parse()
 	c.seed = *seed
+	c.then = c.thenThink >= 0
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if _, err := run(ctx, c, os.Stdout); err != nil {
@@ -87,6 +104,7 @@ type Report struct {
 	Scale      string    `json:"scale"`
 	Database   string    `json:"database"`
 	Clients    int       `json:"clients"`
+	ThinkMS    float64   `json:"think_ms"`
 	Generation []step    `json:"generation"`
 	GenSeconds float64   `json:"generation_seconds"`
 	RawSeconds float64   `json:"raw_sql_seconds,omitempty"`
@@ -99,6 +117,7 @@ type Report struct {
 	Memory     memFigs   `json:"memory"`
 	Summary    string    `json:"summary"`
 	At         time.Time `json:"at"`
+	Then       *Report   `json:"then,omitempty"` // a second phase with another think time
 }
 
 type rateFigs struct {
@@ -109,11 +128,13 @@ type rateFigs struct {
 }
 
 type memFigs struct {
-	Process     string  `json:"process"`
-	PeakRSSMB   float64 `json:"peak_rss_mb"`
-	EndRSSMB    float64 `json:"end_rss_mb"`
-	PeakHeapMB  float64 `json:"peak_heap_mb,omitempty"`
-	BeforeRSSMB float64 `json:"before_rss_mb"`
+	Process     string      `json:"process"`
+	PeakRSSMB   float64     `json:"peak_rss_mb"`
+	EndRSSMB    float64     `json:"end_rss_mb"`
+	PeakHeapMB  float64     `json:"peak_heap_mb,omitempty"`
+	BeforeRSSMB float64     `json:"before_rss_mb"`
+	Steady      *steady     `json:"steady,omitempty"` // flatness after the warm-up
+	Timeline    []memSample `json:"timeline"`
 }
 
 func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
@@ -129,6 +150,12 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 	}
 	if c.requests <= 0 {
 		c.requests = 50 * c.clients
+	}
+	if c.bareReqs <= 0 {
+		c.bareReqs = min(c.requests, 100*c.clients)
+	}
+	if c.every <= 0 {
+		c.every = 30 * time.Second
 	}
 	if c.url != "" {
 		if err := loopback(c.url); err != nil {
@@ -176,7 +203,14 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 	}
 
 	rng := rand.New(rand.NewPCG(c.seed, 77))
-	reviews := c.requests * 10 / 100 * 12 / 10 // the review share, and some to spare
+	// Claims to review: the review share of the requests, and some to spare; for a phase bounded
+	// by time, no more than it could use at 1,500 requests a second (each is filed through the
+	// service beforehand, and a quarter of a million take minutes).
+	expected := min(c.requests, int(1500*c.duration.Seconds()))
+	if c.then {
+		expected *= 2
+	}
+	reviews := expected * 10 / 100 * 12 / 10
 	lp, err := prepare(ctx, db, w, c.clients, reviews, rng)
 	if err != nil {
 		return nil, err
@@ -188,41 +222,129 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 		return nil, err
 	}
 	defer bare.close()
-	base, pid := c.url, c.pid
-	if base == "" {
+	base, pid, heap := c.url, c.pid, func() int64 { return -1 }
+	switch {
+	case c.serve != "":
+		logPath := filepath.Join(os.TempDir(), fmt.Sprintf("grassroots-bench-serve-%d.log", os.Getpid()))
+		srv, spid, err := serveProcess(ctx, c.serve, dsn, c.addr, logPath)
+		if err != nil {
+			return nil, err
+		}
+		defer srv.close()
+		base, pid, heap = srv.url, spid, scrapedHeap(srv.url)
+		rep.Memory.Process = fmt.Sprintf("server process of its own (%s serve, pid %d)", c.serve, pid)
+	case base == "":
 		srv, err := startServer(db)
 		if err != nil {
 			return nil, err
 		}
 		defer srv.close()
-		base, pid = srv.url, os.Getpid()
+		base, pid, heap = srv.url, os.Getpid(), inProcessHeap
 		rep.Memory.Process = "in-process: server and load driver together"
-	} else {
+	default:
+		heap = scrapedHeap(base)
 		rep.Memory.Process = fmt.Sprintf("server process %d", pid)
 	}
 	debug.FreeOSMemory() // the generator's garbage is not the server's
 	rep.Memory.BeforeRSSMB = mb(rssOf(pid))
 
-	wls := workloads(w)
-	logf("mixed load: %d clients, %d requests, at most %s, a people import running meanwhile", c.clients, c.requests, c.duration)
-	mem := sampleMemory(pid)
-	if c.cpuProf != "" {
-		f, err := os.Create(c.cpuProf)
-		if err != nil {
+	ph := phase{c: c, think: c.think, base: base, pid: pid, heap: heap, dsn: dsn, db: db, lp: lp, w: w, bare: bare, logf: logf,
+		workbook: peopleWorkbook(lp.importOrg, 200, int(float64(sc.members)*peoplePerMember)+10)}
+	if err := ph.run(ctx, rep); err != nil {
+		return nil, err
+	}
+	rep.Summary = summary(rep)
+	printReport(out, rep)
+	if c.then {
+		// A second phase on the same server and world (as the first left it), with another think time.
+		then := &Report{Scale: rep.Scale, Database: rep.Database, Clients: rep.Clients, At: time.Now().UTC()}
+		then.Memory.Process = rep.Memory.Process
+		then.Memory.BeforeRSSMB = mb(rssOf(pid))
+		ph.think, ph.c.cpuProf = c.thenThink, ""
+		if err := ph.run(ctx, then); err != nil {
 			return nil, err
+		}
+		then.Summary = summary(then)
+		fmt.Fprintln(out)
+		printReport(out, then)
+		rep.Then = then
+		rep.Summary += " || then " + strings.TrimPrefix(then.Summary, "summary ")
+	}
+	if c.jsonPath != "" {
+		data, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(c.jsonPath, append(data, '\n'), 0o644); err != nil {
+			return rep, err
+		}
+	}
+	fmt.Fprintln(out, rep.Summary)
+	return rep, nil
+}
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }
+
+func rates(t map[string]*tally, elapsed time.Duration) rateFigs {
+	var f rateFigs
+	for _, x := range t {
+		f.Requests += len(x.latencies)
+		f.Errors += x.errors
+	}
+	f.Seconds = elapsed.Seconds()
+	f.PerSecond = float64(f.Requests) / elapsed.Seconds()
+	return f
+}
+
+// phase is one mixed load and its bare baseline, on a server already running.
+type phase struct {
+	c     config
+	think time.Duration
+	base  string
+	pid   int
+	heap  func() int64
+	dsn   string
+	db    *store.DB
+	lp    *loadPrep
+	w     *world
+	bare  *httpServer
+	logf  func(string, ...any)
+	// workbook makes the import's uploads, new people in each, across phases.
+	workbook func(n int) []byte
+}
+
+// run drives the mixed load and then the bare baseline, and fills rep's load, baseline, rates
+// and memory.
+func (ph *phase) run(ctx context.Context, rep *Report) error {
+	base, pid, heap, dsn, db, lp, w, bare, logf := ph.base, ph.pid, ph.heap, ph.dsn, ph.db, ph.lp, ph.w, ph.bare, ph.logf
+	rep.ThinkMS = float64(ph.think.Microseconds()) / 1000
+	wls := workloads(w)
+	think := "back to back (no think time)"
+	if ph.think > 0 {
+		think = fmt.Sprintf("each pausing %s on average between requests (exponential)", ph.think)
+	}
+	logf("mixed load: %d clients %s, %d requests, at most %s, a people import running meanwhile", ph.c.clients, think, ph.c.requests, ph.c.duration)
+	wal := ""
+	if !db.IsPostgres() {
+		wal = strings.TrimPrefix(dsn, "sqlite:") + "-wal"
+	}
+	var answered atomic.Int64
+	mem := sampleMemory(pid, heap, wal, &answered, ph.c.every, logf)
+	if ph.c.cpuProf != "" {
+		f, err := os.Create(ph.c.cpuProf)
+		if err != nil {
+			return err
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	tallies, elapsed := drive(ctx, base, lp, wls, c.clients, c.requests, c.duration, c.seed,
-		peopleWorkbook(lp.importOrg, 200, int(float64(sc.members)*peoplePerMember)+10))
+	tallies, elapsed := drive(ctx, base, lp, wls, ph.c.clients, ph.c.requests, ph.c.duration, ph.c.seed, ph.think, &answered,
+		ph.workbook)
 	mem.finish()
-	if c.cpuProf != "" {
+	if ph.c.cpuProf != "" {
 		pprof.StopCPUProfile()
 	}
-	rep.Memory.PeakRSSMB, rep.Memory.EndRSSMB, rep.Memory.PeakHeapMB = mb(mem.peakRSS), mb(mem.lastRSS), float64(mem.peakHeap)/(1<<20)
+	rep.Memory.PeakRSSMB, rep.Memory.EndRSSMB, rep.Memory.PeakHeapMB = mb(mem.peakRSS), mb(mem.lastRSS), mb(mem.peakHeap)
+	rep.Memory.Timeline, rep.Memory.Steady = mem.samples, mem.steady(ph.c.warmup)
 
 	logf("bare baseline: the same clients and requests on a bare handler doing one single-row read or write")
 	readW, writeW := 0, 0
@@ -233,7 +355,8 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 			readW += wl.weight
 		}
 	}
-	bareTallies, bareElapsed := drive(ctx, bare.url, lp, bareWorkloads(readW, writeW, w), c.clients, c.requests, c.duration, c.seed, nil)
+	bareTallies, bareElapsed := drive(ctx, bare.url, lp, bareWorkloads(readW, writeW, w), ph.c.clients, ph.c.bareReqs, ph.c.duration, ph.c.seed,
+		ph.think, new(atomic.Int64), nil)
 	bareRead := bareTallies["bare_read"].result("bare_read", bareElapsed)
 	bareWrite := bareTallies["bare_write"].result("bare_write", bareElapsed)
 	rep.Baseline = []Result{bareRead, bareWrite}
@@ -263,35 +386,17 @@ func run(ctx context.Context, c config, out io.Writer) (*Report, error) {
 		}
 		rep.Load = append(rep.Load, r)
 	}
-	rep.Summary = summary(rep)
-	printReport(out, rep)
-	if c.jsonPath != "" {
-		data, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(c.jsonPath, append(data, '\n'), 0o644); err != nil {
-			return rep, err
-		}
-	}
-	fmt.Fprintln(out, rep.Summary)
-	return rep, nil
-}
-
-func mb(b int64) float64 { return float64(b) / (1 << 20) }
-
-func rates(t map[string]*tally, elapsed time.Duration) rateFigs {
-	var f rateFigs
-	for _, x := range t {
-		f.Requests += len(x.latencies)
-		f.Errors += x.errors
-	}
-	f.Seconds = elapsed.Seconds()
-	f.PerSecond = float64(f.Requests) / elapsed.Seconds()
-	return f
+	return nil
 }
 
 // summary is the last line: every ratio against its baseline.
 func summary(rep *Report) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "summary %s/%s, %d clients:", rep.Scale, rep.Database, rep.Clients)
+	fmt.Fprintf(&b, "summary %s/%s, %d clients", rep.Scale, rep.Database, rep.Clients)
+	if rep.ThinkMS > 0 {
+		fmt.Fprintf(&b, " thinking %.0f ms", rep.ThinkMS)
+	}
+	b.WriteString(":")
 	if rep.RawSeconds > 0 {
 		fmt.Fprintf(&b, " generator %.1fx raw SQL (%.1fs vs %.1fs);", rep.GenRatio, rep.GenSeconds, rep.RawSeconds)
 	}
@@ -301,21 +406,26 @@ func summary(rep *Report) string {
 		fmt.Fprintf(&b, " %s %.1fx", r.Name, r.P99Ratio)
 	}
 	fmt.Fprintf(&b, "; errors %d; peak RSS %.0f MB", rep.Mixed.Errors, rep.Memory.PeakRSSMB)
+	if st := rep.Memory.Steady; st != nil {
+		fmt.Fprintf(&b, ", after %.0fs warm-up %.0f–%.0f MB (spread %.1f%%)", st.WarmupSeconds, st.MinMB, st.MaxMB, 100*st.Spread)
+	}
 	return b.String()
 }
 
 func printReport(out io.Writer, rep *Report) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "generation\trows\tseconds\t")
-	for _, s := range rep.Generation {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t\n", s.Name, s.Rows, s.Seconds)
+	if len(rep.Generation) > 0 { // a second phase has none of its own
+		fmt.Fprintln(tw, "generation\trows\tseconds\t")
+		for _, s := range rep.Generation {
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t\n", s.Name, s.Rows, s.Seconds)
+		}
+		fmt.Fprintf(tw, "total\t\t%.2f\t\n", rep.GenSeconds)
+		if rep.RawSeconds > 0 {
+			fmt.Fprintf(tw, "raw SQL baseline\t%d\t%.2f\t\n", rep.RawRows, rep.RawSeconds)
+		}
+		tw.Flush()
+		fmt.Fprintln(out)
 	}
-	fmt.Fprintf(tw, "total\t\t%.2f\t\n", rep.GenSeconds)
-	if rep.RawSeconds > 0 {
-		fmt.Fprintf(tw, "raw SQL baseline\t%d\t%.2f\t\n", rep.RawRows, rep.RawSeconds)
-	}
-	tw.Flush()
-	fmt.Fprintln(out)
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "workload\trequests\terrors\treq/s\tp50 ms\tp95 ms\tp99 ms\tbaseline\tp50 ×\tp99 ×\t")
 	for _, r := range append(append([]Result{}, rep.Load...), rep.Baseline...) {
@@ -332,6 +442,10 @@ func printReport(out io.Writer, rep *Report) {
 		rep.Mixed.Seconds, rep.Mixed.PerSecond, rep.Mixed.Errors, rep.Bare.Requests, rep.Bare.Seconds, rep.Bare.PerSecond)
 	fmt.Fprintf(out, "memory (%s): RSS %.0f MB before, peak %.0f MB, end %.0f MB; peak Go heap %.0f MB\n", rep.Memory.Process,
 		rep.Memory.BeforeRSSMB, rep.Memory.PeakRSSMB, rep.Memory.EndRSSMB, rep.Memory.PeakHeapMB)
+	if st := rep.Memory.Steady; st != nil {
+		fmt.Fprintf(out, "memory after the first %.0fs (warm-up), %d samples: first %.0f MB, lowest %.0f, highest %.0f, last %.0f; spread %.1f%%\n",
+			st.WarmupSeconds, st.Samples, st.FirstMB, st.MinMB, st.MaxMB, st.LastMB, 100*st.Spread)
+	}
 }
 
 // loopback refuses any -url that is not this machine.

@@ -3,6 +3,7 @@ package passbook
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -95,10 +96,7 @@ func (s *Service) Reports(ctx context.Context, p *auth.Principal, orgID int64, y
 		}
 		r := reportQuery{tx: tx, f: f, year: year}
 		out = Report{OrgID: f.org.id, OrgName: f.org.name, Year: year}
-		if out.Issued, out.IssuedTotal, err = r.issued(ctx); err != nil {
-			return err
-		}
-		if out.Participation, out.MonthlyParticipation, err = r.participation(ctx); err != nil {
+		if err := r.earnings(ctx, &out); err != nil {
 			return err
 		}
 		out.Redemptions, out.RedemptionTotal, err = r.redemptions(ctx)
@@ -127,47 +125,83 @@ func (r reportQuery) txWhere(kind string) (string, []any) {
 // monthOf is the SQL for the month number (01–12) of a transaction's business date.
 const monthOf = `SUBSTR(t.business_date, 6, 2)`
 
-// issued sums honour points earned per category and month.
-func (r reportQuery) issued(ctx context.Context) ([]CategoryPoints, CategoryPoints, error) {
+// earnings reads the year's earnings in the field once, for both the points issued per
+// category and month and the participation (they were two passes over the same transactions,
+// the report page's largest cost): a row per earning and honour entry, with the passbook, the
+// month, the category, whether the passbook is active and the points (NULL when an earning
+// booked none), summed here rather than grouped in SQL, which sorted them first.
+func (r reportQuery) earnings(ctx context.Context, out *Report) error {
+	lo, hi := store.PathRange(r.f.org.path)
+	var passbooks int64
+	err := r.tx.QueryRow(ctx, `SELECT COUNT(*) FROM pb_passbooks pb JOIN orgs o ON o.id = pb.org_id
+		WHERE o.path >= ? AND o.path < ? AND pb.state = 'active' AND `+r.f.cond,
+		append([]any{lo, hi}, r.f.args...)...).Scan(&passbooks)
+	if err != nil {
+		return err
+	}
 	where, args := r.txWhere(TxEarn)
-	rows, err := r.tx.Query(ctx, `SELECT `+monthOf+`, COALESCE(iv.category, ''), SUM(e.amount)
+	rows, err := r.tx.Query(ctx, `SELECT t.passbook_id, `+monthOf+`, COALESCE(iv.category, ''),
+		CASE WHEN pb.state = 'active' THEN 1 ELSE 0 END, e.amount
 		FROM pb_transactions t
 		JOIN orgs o ON o.id = t.org_id
-		JOIN pb_accounts a ON a.passbook_id = t.passbook_id AND a.kind = 'honor'
-		JOIN pb_entries e ON e.tx_id = t.id AND e.account_id = a.id
+		JOIN pb_passbooks pb ON pb.id = t.passbook_id
+		LEFT JOIN pb_accounts a ON a.passbook_id = t.passbook_id AND a.kind = 'honor'
+		LEFT JOIN pb_entries e ON e.tx_id = t.id AND e.account_id = a.id
 		LEFT JOIN pb_claims c ON c.id = t.claim_id
-		LEFT JOIN pb_item_versions iv ON iv.id = c.item_version_id`+where+`
-		GROUP BY `+monthOf+`, COALESCE(iv.category, '')`, args...)
+		LEFT JOIN pb_item_versions iv ON iv.id = c.item_version_id`+where, args...)
 	if err != nil {
-		return nil, CategoryPoints{}, err
+		return err
 	}
 	defer rows.Close()
 	byCategory := map[string]*CategoryPoints{}
 	total := CategoryPoints{Category: "合计"}
+	// Participation: an active passbook with an earning, counted once a month and once a year.
+	var counts [12]int64
+	inMonth := map[[2]int64]bool{}
+	inYear := map[int64]bool{}
 	for rows.Next() {
+		var passbook, active int64
 		var month, category string
-		var points int64
-		if err := rows.Scan(&month, &category, &points); err != nil {
-			return nil, total, err
-		}
-		if category == "" {
-			category = OtherCategory
+		var points sql.NullInt64
+		if err := rows.Scan(&passbook, &month, &category, &active, &points); err != nil {
+			return err
 		}
 		m, err := monthIndex(month)
 		if err != nil {
-			return nil, total, err
+			return err
+		}
+		if active == 1 {
+			if key := [2]int64{passbook, int64(m)}; !inMonth[key] {
+				inMonth[key] = true
+				counts[m]++
+			}
+			inYear[passbook] = true
+		}
+		if !points.Valid {
+			continue // an earning that booked no honour points issued none
+		}
+		if category == "" {
+			category = OtherCategory
 		}
 		c := byCategory[category]
 		if c == nil {
 			c = &CategoryPoints{Category: category}
 			byCategory[category] = c
 		}
-		c.Months[m] += points
-		c.Total += points
-		total.Months[m] += points
-		total.Total += points
+		c.Months[m] += points.Int64
+		c.Total += points.Int64
+		total.Months[m] += points.Int64
+		total.Total += points.Int64
 	}
-	return sortedCategories(byCategory), total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	out.Issued, out.IssuedTotal = sortedCategories(byCategory), total
+	for m := range out.MonthlyParticipation {
+		out.MonthlyParticipation[m] = newRate(counts[m], passbooks)
+	}
+	out.Participation = newRate(int64(len(inYear)), passbooks)
+	return nil
 }
 
 func monthIndex(month string) (int, error) {
@@ -194,50 +228,6 @@ func sortedCategories(m map[string]*CategoryPoints) []CategoryPoints {
 		return cmp.Or(cmp.Compare(b.Total, a.Total), cmp.Compare(a.Category, b.Category))
 	})
 	return out
-}
-
-// participation counts the active passbooks of the field and those with an earning in the
-// year and in each month.
-func (r reportQuery) participation(ctx context.Context) (Rate, [12]Rate, error) {
-	var months [12]Rate
-	lo, hi := store.PathRange(r.f.org.path)
-	var passbooks int64
-	err := r.tx.QueryRow(ctx, `SELECT COUNT(*) FROM pb_passbooks pb JOIN orgs o ON o.id = pb.org_id
-		WHERE o.path >= ? AND o.path < ? AND pb.state = 'active' AND `+r.f.cond,
-		append([]any{lo, hi}, r.f.args...)...).Scan(&passbooks)
-	if err != nil {
-		return Rate{}, months, err
-	}
-	where, args := r.txWhere(TxEarn)
-	const from = ` FROM pb_transactions t JOIN orgs o ON o.id = t.org_id JOIN pb_passbooks pb ON pb.id = t.passbook_id`
-	where += ` AND pb.state = 'active'`
-	// One pass over the year's earnings: each passbook's months with one, counted per month and,
-	// by passbook, for the year.
-	rows, err := r.tx.Query(ctx, `SELECT DISTINCT t.passbook_id, `+monthOf+from+where, args...)
-	if err != nil {
-		return Rate{}, months, err
-	}
-	defer rows.Close()
-	var counts [12]int64
-	inYear := map[int64]bool{}
-	for rows.Next() {
-		var passbook int64
-		var month string
-		if err := rows.Scan(&passbook, &month); err != nil {
-			return Rate{}, months, err
-		}
-		m, err := monthIndex(month)
-		if err != nil {
-			return Rate{}, months, err
-		}
-		counts[m]++
-		inYear[passbook] = true
-	}
-	for m := range months {
-		months[m] = newRate(counts[m], passbooks)
-	}
-	year := int64(len(inYear))
-	return newRate(year, passbooks), months, rows.Err()
 }
 
 // redemptions counts the year's redemptions per month and the deposit they took; cancelled

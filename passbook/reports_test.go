@@ -157,6 +157,36 @@ func TestReportOfATownship(t *testing.T) {
 	}, migrations...)
 }
 
+// The report reads each earning once for both what was issued and who took part: a member
+// who earned under two categories in a month takes part once that month, and the points of a
+// passbook closed since count as issued but the passbook no longer counts in participation.
+func TestReportIssuedAndParticipationFromOnePass(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newRankWorld(t, db)
+		w.claimed(t, "李老师", "疫情防控", 10, "2026-01-15")
+		w.claimed(t, "李老师", "志愿服务", 5, "2026-01-20")
+		w.claimed(t, "王奶奶", "志愿服务", 4, "2026-01-21")
+		w.claimed(t, "王奶奶", "志愿服务", 2, "2026-02-03")
+		w.claimed(t, "刘阿姨", "志愿服务", 1, "2026-02-04")
+		if _, err := w.svc.SetPassbookState(ctx, auth.System(), w.book(t, "王奶奶").ID, StateClosed, "迁出"); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := w.svc.Reports(ctx, principal(900, "zhenzhang", auth.RoleReviewer, w.town, 0), w.town.ID, 2026)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.IssuedTotal.Total != 22 || rep.IssuedTotal.Months[0] != 19 || rep.IssuedTotal.Months[1] != 3 || len(rep.Issued) != 2 ||
+			rep.Issued[0].Category != "志愿服务" || rep.Issued[0].Total != 12 || rep.Issued[1].Total != 10 {
+			t.Fatalf("issued %+v, total %+v", rep.Issued, rep.IssuedTotal)
+		}
+		// Six active passbooks in 元城镇 now: 李老师 in January, 刘阿姨 in February.
+		if rep.Participation != (Rate{2, 6, "33.3"}) || rep.MonthlyParticipation[0] != (Rate{1, 6, "16.7"}) ||
+			rep.MonthlyParticipation[1] != (Rate{1, 6, "16.7"}) || rep.MonthlyParticipation[2] != (Rate{0, 6, "0.0"}) {
+			t.Fatalf("participation %+v, months %+v", rep.Participation, rep.MonthlyParticipation)
+		}
+	}, migrations...)
+}
+
 // Through the whole claims flow: a claim of a catalog item, approved with no 公示, is issued
 // under the item's category in the month it was worked.
 func TestReportCountsPostedClaimsUnderTheirItemsCategory(t *testing.T) {

@@ -36,6 +36,10 @@ type DB struct {
 	readStmts statements
 	// checkpointer is SQLite's WAL checkpointer, which runs beside the writer.
 	checkpointer *checkpointer
+	// stopWAL ends keepWALShort, which closes walDone when it has (SQLite only).
+	stopWAL chan struct{}
+	walDone chan struct{}
+	walOnce sync.Once // Close may be called more than once
 }
 
 // statements is a bounded cache of prepared statements by query.
@@ -43,6 +47,10 @@ type statements struct {
 	mu        sync.RWMutex
 	m         map[string]*sql.Stmt
 	preparing map[string]bool // queries being prepared in the background
+	closed    bool            // no more background preparing: the DB is closing
+	// background counts the preparing goroutines, which Close waits for: one may be opening a
+	// connection, and so files beside the database, after the pool has closed.
+	background sync.WaitGroup
 }
 
 // get returns the statement for query prepared by prepare, preparing it on first use, or nil
@@ -85,13 +93,14 @@ func (c *statements) cached(query string) *sql.Stmt {
 func (c *statements) claim(query string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.preparing[query] || len(c.m)+len(c.preparing) >= maxCachedStatements {
+	if c.closed || c.preparing[query] || len(c.m)+len(c.preparing) >= maxCachedStatements {
 		return false
 	}
 	if c.preparing == nil {
 		c.preparing = map[string]bool{}
 	}
 	c.preparing[query] = true
+	c.background.Add(1)
 	return true
 }
 
@@ -99,6 +108,15 @@ func (c *statements) release(query string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.preparing, query)
+	c.background.Done()
+}
+
+// stop refuses further background preparing and waits for what is under way.
+func (c *statements) stop() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.background.Wait()
 }
 
 // heldConn is a connection kept out of the pool with a cache of statements prepared on it:
@@ -143,7 +161,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=foreign_keys(on)&_pragma=synchronous(" + sync + ")"
+	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&", busyTimeout.Milliseconds()) + "_pragma=journal_mode(wal)&_pragma=foreign_keys(on)&_pragma=synchronous(" + sync + ")"
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
 	writer, err := sql.Open("sqlite3", base+"&_txlock=immediate")
 	if err != nil {
@@ -161,6 +179,11 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		writer.Close()
 		return nil, err
 	}
+	// Memory: every SQLite connection runs in a WebAssembly memory of its own, which grows to its
+	// high-water mark and is never given back while the connection lives: a reader holds about
+	// 18 MB once its page cache is full (16 MB, the schema, cached statements), the writer about
+	// 4 MB. With the write-ahead log kept short (wal.go), SQLite's share of the process is
+	// bounded by readers × 18 MB + 4 MB: 76 MB on two cores (BENCHMARKS.md, issue 5).
 	readers := max(4, 2*runtime.GOMAXPROCS(0))
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
@@ -177,6 +200,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	db.stopWAL, db.walDone = make(chan struct{}), make(chan struct{})
+	go db.keepWALShort(db.stopWAL, db.walDone)
 	return db, nil
 }
 
@@ -197,6 +222,9 @@ func (db *DB) holdWriter(ctx context.Context) (*heldConn, error) {
 	}
 	return &heldConn{conn: conn, stmts: map[string]*sql.Stmt{}}, nil
 }
+
+// busyTimeout is how long a SQLite connection waits for a lock another holds.
+const busyTimeout = 10 * time.Second
 
 // sqliteOptions splits a SQLite DSN into the file path and its one option, synchronous:
 // normal (the default) survives a crash of the process and may lose the last commits to a
@@ -243,6 +271,10 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 // Close closes every connection.
 func (db *DB) Close() error {
 	var err error
+	if db.stopWAL != nil {
+		db.walOnce.Do(func() { close(db.stopWAL) })
+		<-db.walDone
+	}
 	if db.checkpointer != nil {
 		err = db.checkpointer.stop()
 	}
@@ -257,6 +289,7 @@ func (db *DB) Close() error {
 	if db.reader != db.writer {
 		err = errors.Join(err, db.reader.Close())
 	}
+	db.readStmts.stop()
 	return err
 }
 

@@ -342,3 +342,93 @@ func TestSQLiteSynchronousOption(t *testing.T) {
 		t.Errorf("the file is named without its options: %v", err)
 	}
 }
+
+// TestWALStaysShortUnderReaders: with readers always on the log, SQLite's passive checkpoints
+// never let the write-ahead log start over, and it grew by gigabytes in a soak. The store
+// empties it when it passes WALLimit, readers or not, and nothing written is lost.
+func TestWALStaysShortUnderReaders(t *testing.T) {
+	limit, interval := store.WALLimit, store.WALCheckInterval
+	store.WALLimit, store.WALCheckInterval = 256<<10, 5*time.Millisecond
+	defer func() { store.WALLimit, store.WALCheckInterval = limit, interval }()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "wal.db")
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx, testSchema); err != nil {
+		t.Fatal(err)
+	}
+	walSize := func() int64 {
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+
+	// Readers overlap one another, so that one is always on the log.
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	var readErr error
+	var readMu sync.Mutex
+	for range 4 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				err := db.Read(ctx, func(tx *store.Tx) error {
+					var n int
+					time.Sleep(time.Millisecond)
+					return tx.QueryRow(ctx, `SELECT COUNT(*) FROM notes`).Scan(&n)
+				})
+				if err != nil {
+					readMu.Lock()
+					readErr = err
+					readMu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	body := string(make([]byte, 2000))
+	const writes = 2000
+	for i := range writes {
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO notes (body) VALUES (?)`, fmt.Sprintf("%d%s", i, body))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Without the store's checkpoints the log now holds every one of those pages and stays
+	// that long; with them it is emptied once it passes the limit, with the readers still on.
+	deadline := time.Now().Add(30 * time.Second)
+	for walSize() >= store.WALLimit && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := walSize(); n >= store.WALLimit {
+		t.Errorf("write-ahead log still %d bytes with a limit of %d", n, store.WALLimit)
+	}
+	ok, err := db.CheckpointWAL(ctx)
+	for !ok && err == nil && time.Now().Before(deadline) {
+		ok, err = db.CheckpointWAL(ctx)
+	}
+	if !ok || err != nil {
+		t.Errorf("CheckpointWAL with readers on = %v, %v", ok, err)
+	}
+	close(stop)
+	readers.Wait()
+	if readErr != nil {
+		t.Fatal(readErr)
+	}
+	var n int
+	if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM notes`).Scan(&n); err != nil || n != writes {
+		t.Errorf("notes = %d, %v; want %d", n, err, writes)
+	}
+}
