@@ -61,6 +61,9 @@ type Report struct {
 	OrgID   int64  `json:"org_id"`
 	OrgName string `json:"org_name"`
 	Year    int    `json:"year"`
+	// MonthsBegun is how many of the year's months have begun: 12 for a past year, none for a
+	// year to come. A month not begun has no participation rate, rather than a rate of 0.
+	MonthsBegun int `json:"months_begun"`
 	// Issued is the honour points earned, by the category of the catalog item claimed
 	// (OtherCategory without a claim), largest category first.
 	Issued      []CategoryPoints `json:"issued"`
@@ -95,7 +98,7 @@ func (s *Service) Reports(ctx context.Context, p *auth.Principal, orgID int64, y
 			return err
 		}
 		r := reportQuery{tx: tx, f: f, year: year}
-		out = Report{OrgID: f.org.id, OrgName: f.org.name, Year: year}
+		out = Report{OrgID: f.org.id, OrgName: f.org.name, Year: year, MonthsBegun: monthsBegun(year, store.LocalDate(tx.Now()))}
 		if err := r.earnings(ctx, &out); err != nil {
 			return err
 		}
@@ -103,6 +106,19 @@ func (s *Service) Reports(ctx context.Context, p *auth.Principal, orgID int64, y
 		return err
 	})
 	return out, err
+}
+
+// monthsBegun counts the months of year that have begun by today (YYYY-MM-DD).
+func monthsBegun(year int, today string) int {
+	thisYear, _ := strconv.Atoi(today[:4])
+	month, _ := strconv.Atoi(today[5:7])
+	switch {
+	case year < thisYear:
+		return 12
+	case year > thisYear:
+		return 0
+	}
+	return month
 }
 
 // reportQuery runs the report's queries over one field: the transactions of the subtree's
@@ -197,7 +213,7 @@ func (r reportQuery) earnings(ctx context.Context, out *Report) error {
 		return err
 	}
 	out.Issued, out.IssuedTotal = sortedCategories(byCategory), total
-	for m := range out.MonthlyParticipation {
+	for m := range out.MonthsBegun {
 		out.MonthlyParticipation[m] = newRate(counts[m], passbooks)
 	}
 	out.Participation = newRate(int64(len(inYear)), passbooks)
@@ -299,6 +315,7 @@ func (r Report) IssuedChart() chartOption {
 func (r Report) ParticipationChart() chartOption {
 	c := chartBase("各月参与率（%）")
 	c["yAxis"] = map[string]any{"type": "value", "min": 0, "max": 100}
+	c["grid"].(map[string]any)["top"] = 60 // room for the labels of 100 % under the title
 	data := make([]any, 12)
 	for m, rate := range r.MonthlyParticipation {
 		data[m] = jsonNumber(rate.Percent)

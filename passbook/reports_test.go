@@ -134,6 +134,10 @@ func TestReportOfATownship(t *testing.T) {
 				t.Errorf("participation in month %d: %+v, want %+v", m+1, rep.MonthlyParticipation[m], want)
 			}
 		}
+		// On 29 November December has not begun: it has no rate, not a rate of 0 %.
+		if rep.MonthsBegun != 11 || rep.MonthlyParticipation[11] != (Rate{}) || rep.MonthlyParticipation[10].Percent == "" {
+			t.Errorf("months begun %d, November %+v, December %+v", rep.MonthsBegun, rep.MonthlyParticipation[10], rep.MonthlyParticipation[11])
+		}
 		if rep.Redemptions[2] != (MonthRedemptions{2, 500}) || rep.Redemptions[3] != (MonthRedemptions{}) || rep.RedemptionTotal != (MonthRedemptions{2, 500}) {
 			t.Fatalf("redemptions %+v, total %+v", rep.Redemptions, rep.RedemptionTotal)
 		}
@@ -142,8 +146,12 @@ func TestReportOfATownship(t *testing.T) {
 		if err != nil || county.IssuedTotal.Total != 39 || county.IssuedTotal.Months[1] != 7 || county.Participation != (Rate{4, 8, "50.0"}) {
 			t.Fatalf("county: %+v %+v %v", county.IssuedTotal, county.Participation, err)
 		}
-		if other, _ := w.svc.Reports(ctx, auth.System(), w.county.ID, 2025); other.IssuedTotal.Total != 9 {
-			t.Fatalf("2025: %+v", other.IssuedTotal)
+		if other, _ := w.svc.Reports(ctx, auth.System(), w.county.ID, 2025); other.IssuedTotal.Total != 9 || other.MonthsBegun != 12 ||
+			other.MonthlyParticipation[11].Percent == "" {
+			t.Fatalf("2025: %+v, %d months begun, December %+v", other.IssuedTotal, other.MonthsBegun, other.MonthlyParticipation[11])
+		}
+		if next, _ := w.svc.Reports(ctx, auth.System(), w.county.ID, 2027); next.MonthsBegun != 0 || next.MonthlyParticipation[0] != (Rate{}) {
+			t.Fatalf("2027: %d months begun, January %+v", next.MonthsBegun, next.MonthlyParticipation[0])
 		}
 
 		for _, p := range []*auth.Principal{principal(900, "shenhe", auth.RoleReviewer, w.c2, 0), w.member("李老师")} {
