@@ -1,8 +1,12 @@
 package passbook
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,53 +157,48 @@ type movedAccount struct {
 	kind    string
 }
 
-// moveBalances moves the running balance of every passbook account among legs by its leg, in
-// one UPDATE that refuses to take a deposit below zero, and returns the accounts as they are
-// after it. A refused deposit is errInsufficientDeposit, and the caller's transaction must
-// not commit.
+// moveBalances moves the running balance of every passbook account among legs by its leg,
+// refusing to take a deposit below zero, and returns the accounts as they are after it. A
+// refused deposit is errInsufficientDeposit, and the caller's transaction must not commit.
+//
+// The honour account moves before the deposit account, one row at a time: on PostgreSQL
+// these updates take the rows' locks, and every path that touches a passbook takes its honour
+// row first (see lockPassbookAccounts), so that two of them queue rather than deadlock. One
+// UPDATE of both rows locked them in whatever order the plan read them, and deadlocked with
+// redemptions.
 func moveBalances(ctx context.Context, tx *store.Tx, legs []leg) (map[int64]movedAccount, error) {
-	var cases, ids []string
-	var caseArgs, idArgs []any
+	var moves []leg
 	for _, l := range legs {
 		if l.community || l.amount == 0 {
 			continue
 		}
-		for _, a := range idArgs {
-			if a == any(l.account) {
+		for _, m := range moves {
+			if m.account == l.account {
 				return nil, fmt.Errorf("passbook: account %d moved twice in one transaction", l.account)
 			}
 		}
-		cases = append(cases, "WHEN ? THEN CAST(? AS BIGINT)")
-		caseArgs = append(caseArgs, l.account, l.amount)
-		ids = append(ids, "?")
-		idArgs = append(idArgs, l.account)
+		moves = append(moves, l)
 	}
-	if len(ids) == 0 {
-		return nil, nil
+	honourFirst := func(l leg) int {
+		if l.asset == Points {
+			return 0
+		}
+		return 1
 	}
-	amount := "CASE id " + strings.Join(cases, " ") + " END"
-	args := append(append(append([]any{}, caseArgs...), idArgs...), caseArgs...)
-	rows, err := tx.Query(ctx, `UPDATE pb_accounts SET balance = balance + `+amount+`
-		WHERE id IN (`+strings.Join(ids, ", ")+`) AND (kind <> 'deposit' OR balance + `+amount+` >= 0)
-		RETURNING id, balance, kind`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	after := make(map[int64]movedAccount, len(ids))
-	for rows.Next() {
-		var id int64
+	slices.SortStableFunc(moves, func(a, b leg) int { return cmp.Compare(honourFirst(a), honourFirst(b)) })
+	after := make(map[int64]movedAccount, len(moves))
+	for _, l := range moves {
 		var m movedAccount
-		if err := rows.Scan(&id, &m.balance, &m.kind); err != nil {
+		err := tx.QueryRow(ctx, `UPDATE pb_accounts SET balance = balance + ?
+			WHERE id = ? AND (kind <> 'deposit' OR balance + ? >= 0) RETURNING balance, kind`, l.amount, l.account, l.amount).
+			Scan(&m.balance, &m.kind)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, errInsufficientDeposit
+		}
+		if err != nil {
 			return nil, err
 		}
-		after[id] = m
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(after) < len(ids) {
-		return nil, errInsufficientDeposit
+		after[l.account] = m
 	}
 	return after, nil
 }

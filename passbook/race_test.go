@@ -263,6 +263,80 @@ func TestReversalRacingRedemptions(t *testing.T) {
 	}, migrations...)
 }
 
+// Earnings race redemptions of the same passbooks: on PostgreSQL both take the passbook's
+// honour and deposit rows, and must take them in the same order or deadlock (a posting that
+// moved both in one UPDATE did, now and then, once the rows' versions had moved about in the
+// table). Every earning goes through; each redemption either goes through or is refused for
+// the deposit, and the balances are exactly what the successes make them.
+func TestEarningsRacingRedemptions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newStoreWorld(t, db, storeSettings, 4)
+		towel := w.reward(t, w.c1, "毛巾", 100, 1000)
+		for _, m := range w.members {
+			w.fund(t, m.pb, 10, "2026-03-01")
+		}
+		const racers, rounds = 3, 20
+		var earnErrs, orderErrs []error
+		var mu sync.Mutex
+		placed := make([]int64, len(w.members))
+		var wg sync.WaitGroup
+		for i, m := range w.members {
+			for range racers {
+				wg.Go(func() {
+					for range rounds {
+						err := w.db.Write(ctx, func(tx *store.Tx) error {
+							b, err := loadPassbook(ctx, tx, auth.System(), PermView, m.pb.ID)
+							if err != nil {
+								return err
+							}
+							_, err = earn(ctx, tx, auth.System().Actor(), b, w.set, 3, "2026-03-02", "志愿服务", 0)
+							return err
+						})
+						if err != nil {
+							mu.Lock()
+							earnErrs = append(earnErrs, err)
+							mu.Unlock()
+						}
+					}
+				})
+				wg.Go(func() {
+					for range rounds {
+						_, err := w.svc.PlaceOrder(ctx, m.p, "", OrderInput{PassbookID: m.pb.ID, RewardID: towel.ID, Quantity: 1})
+						mu.Lock()
+						switch {
+						case err == nil:
+							placed[i]++
+						case !conflictSaying(err, "存款余额不足"):
+							orderErrs = append(orderErrs, err)
+						}
+						mu.Unlock()
+					}
+				})
+			}
+		}
+		wg.Wait()
+		if len(earnErrs) > 0 || len(orderErrs) > 0 {
+			t.Fatalf("earnings refused: %v; orders refused: %v", earnErrs, orderErrs)
+		}
+		orders := int64(0)
+		for i, m := range w.members {
+			orders += placed[i]
+			b, err := w.svc.GetPassbook(ctx, auth.System(), m.pb.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if placed[i] < 10 || b.HonorPoints != 10+racers*rounds*3 || b.DepositFen != 1000+racers*rounds*300-100*placed[i] {
+				t.Fatalf("member %d: %d orders, %d points, %d fen", i, placed[i], b.HonorPoints, b.DepositFen)
+			}
+		}
+		if got := w.stock(t, towel); got != 1000-orders {
+			t.Fatalf("stock %d after %d orders", got, orders)
+		}
+		wantNeverNegative(t, db)
+		w.wantSound(t)
+	}, migrations...)
+}
+
 // Retries of one Idempotency-Key race each other: twenty carry the request as first sent and
 // twenty a changed one. Exactly one request is carried out; every retry with its body gets its
 // result, every retry with the other body is refused. Another member using the same key string
