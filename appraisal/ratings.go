@@ -499,8 +499,10 @@ func (s *Service) ListRatings(ctx context.Context, p *auth.Principal, f RatingFi
 // totals for uniform-scoring detection. The anonymous mass ratings, most of the rows, come
 // folded as RateByLink keeps them (ap_mass_tallies): one row per ratee with their count and the
 // sum, lowest and highest of each dimension, all an average needs, trimmed or not. A leader's
-// or HR's rating comes as it is, a tally of one, with its rater; the raters are listed in the
-// order they first rated, as the uniform-scoring flags show them.
+// or HR's rating comes as it is, a tally of one, with its rater (identified ratings have a
+// rater_user_id, mass ratings none: the condition lets the read use ap_ratings_rated, which
+// holds only them); the raters are listed in the order they first rated, as the
+// uniform-scoring flags show them.
 func cycleRatings(ctx context.Context, q querier, p Policy, cycleID int64) (map[int64]tallies, []RaterTotals, error) {
 	rows, err := q.Query(ctx, `SELECT ratee_id, 'mass', 0, 0, '', ratings,
 			de_sum, de_min, de_max, neng_sum, neng_min, neng_max, qin_sum, qin_min, qin_max,
@@ -508,7 +510,7 @@ func cycleRatings(ctx context.Context, q querier, p Policy, cycleID int64) (map[
 		FROM ap_mass_tallies WHERE cycle_id = ?
 		UNION ALL
 		SELECT ratee_id, party, id, rater_user_id, rater, 1, de, de, de, neng, neng, neng, qin, qin, qin, ji, ji, ji, lian, lian, lian
-		FROM ap_ratings WHERE cycle_id = ? AND party <> 'mass'`, cycleID, cycleID)
+		FROM ap_ratings WHERE cycle_id = ? AND party <> 'mass' AND rater_user_id IS NOT NULL`, cycleID, cycleID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -24,3 +24,9 @@ SELECT cycle_id, ratee_id, MIN(org_id), COUNT(*),
 	SUM(de), MIN(de), MAX(de), SUM(neng), MIN(neng), MAX(neng), SUM(qin), MIN(qin), MAX(qin),
 	SUM(ji), MIN(ji), MAX(ji), SUM(lian), MIN(lian), MAX(lian)
 FROM ap_ratings WHERE party = 'mass' GROUP BY cycle_id, ratee_id;
+
+-- With the mass ratings read from their tallies, computing a cycle's results reads from
+-- ap_ratings only the identified ratings (leader and HR: rater_user_id IS NOT NULL); this
+-- index holds just those, with every column read, so the read skips the mass rating rows.
+CREATE INDEX ap_ratings_rated ON ap_ratings (cycle_id, ratee_id, party, rater_user_id) INCLUDE (de, neng, qin, ji, lian, rater, id)
+	WHERE rater_user_id IS NOT NULL;
