@@ -82,7 +82,8 @@ func (b *Breakdown) hasTarget(d Dim) bool { return slices.Contains(b.TargetDims,
 // tally is one party's ratings of one person folded per dimension: how many, and each
 // dimension's sum, lowest and highest score. It is all an average needs, trimmed or not:
 // dropping the highest and the lowest rating of a dimension takes its max and min off the sum.
-// The database folds a cycle's ratings into tallies (cycleRatings); Score folds a list.
+// RateByLink keeps each ratee's mass tally in the database as ratings arrive (ap_mass_tallies),
+// which cycleRatings reads; Score folds a list.
 type tally struct {
 	count         int64
 	sum, min, max DimValues

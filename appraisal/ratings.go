@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"grassroots/audit"
@@ -268,11 +269,62 @@ func (s *Service) RateByLink(ctx context.Context, token string, in MassRatingInp
 			[]string{"cycle_id", "org_id", "ratee_id", "party", "de", "neng", "qin", "ji", "lian"}, rows); err != nil {
 			return err
 		}
+		if err := addMassTallies(ctx, tx, l.cycleID, l.orgID, in.Ratings); err != nil {
+			return err
+		}
 		out.Rated = len(rows)
 		return audit.Append(ctx, tx, anonymous, audit.Event{Action: "appraisal.rate_mass", EntityType: "appraisal_cycle",
 			EntityID: l.cycleID, OrgID: l.orgID, Summary: map[string]any{"rated": len(rows)}})
 	})
 	return out, err
+}
+
+// massTallyColumns are the columns of ap_mass_tallies, in the order addMassTallies writes them.
+var massTallyColumns = func() []string {
+	cols := []string{"cycle_id", "ratee_id", "org_id", "ratings"}
+	for _, d := range Dims() {
+		cols = append(cols, d.Key()+"_sum", d.Key()+"_min", d.Key()+"_max")
+	}
+	return cols
+}()
+
+// massTalliesPerInsert bounds the rows of one upsert of addMassTallies (18 parameters a row).
+const massTalliesPerInsert = 500
+
+// addMassTallies adds one submission's mass ratings to the ratees' tallies (ap_mass_tallies):
+// the count goes up by one, each score is added to its dimension's sum and folded into its
+// lowest and highest. It is one multi-row upsert, in the submission's transaction, so a tally
+// always holds exactly the rating rows beside it. Ratees go in id order, so that two
+// submissions at once on PostgreSQL lock the rows they share in the same order.
+func addMassTallies(ctx context.Context, tx *store.Tx, cycleID, orgID int64, ratings []RateeScores) error {
+	ratings = slices.SortedFunc(slices.Values(ratings), func(a, b RateeScores) int { return cmp.Compare(a.PersonID, b.PersonID) })
+	d := tx.DB().Dialect
+	set := "ratings = t.ratings + excluded.ratings"
+	for _, dim := range Dims() {
+		k := dim.Key()
+		set += ", " + k + "_sum = t." + k + "_sum + excluded." + k + "_sum" +
+			", " + k + "_min = " + d.Least("t."+k+"_min", "excluded."+k+"_min") +
+			", " + k + "_max = " + d.Greatest("t."+k+"_max", "excluded."+k+"_max")
+	}
+	one := "(?, ?, ?, 1" + strings.Repeat(", ?", 3*int(dimCount)) + ")"
+	for len(ratings) > 0 {
+		chunk := ratings[:min(len(ratings), massTalliesPerInsert)]
+		ratings = ratings[len(chunk):]
+		args := make([]any, 0, len(chunk)*(3+3*int(dimCount)))
+		for _, r := range chunk {
+			args = append(args, cycleID, r.PersonID, orgID)
+			for _, dim := range Dims() {
+				args = append(args, r.Scores[dim], r.Scores[dim], r.Scores[dim])
+			}
+		}
+		query := "INSERT INTO ap_mass_tallies AS t (" + strings.Join(massTallyColumns, ", ") + ") VALUES " +
+			strings.TrimSuffix(strings.Repeat(one+", ", len(chunk)), ", ") +
+			" ON CONFLICT (cycle_id, ratee_id) DO UPDATE SET " + set
+		if _, err := tx.Exec(ctx, query, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkScores refuses a score outside 0–100.
@@ -444,20 +496,21 @@ func (s *Service) ListRatings(ctx context.Context, p *auth.Principal, f RatingFi
 }
 
 // cycleRatings reads a cycle's ratings folded by ratee and party, and the identified raters'
-// totals for uniform-scoring detection. The database folds the anonymous mass ratings, most of
-// the rows: one row per ratee with their count and the sum, lowest and highest of each
-// dimension, all an average needs, trimmed or not. A leader's or HR's rating comes as it is,
-// a tally of one, with its rater; the raters are listed in the order they first rated, as the
+// totals for uniform-scoring detection. The anonymous mass ratings, most of the rows, come
+// folded as RateByLink keeps them (ap_mass_tallies): one row per ratee with their count and the
+// sum, lowest and highest of each dimension, all an average needs, trimmed or not. A leader's
+// or HR's rating comes as it is, a tally of one, with its rater (identified ratings have a
+// rater_user_id, mass ratings none: the condition lets the read use ap_ratings_rated, which
+// holds only them); the raters are listed in the order they first rated, as the
 // uniform-scoring flags show them.
 func cycleRatings(ctx context.Context, q querier, p Policy, cycleID int64) (map[int64]tallies, []RaterTotals, error) {
-	rows, err := q.Query(ctx, `SELECT ratee_id, party, 0, 0, '', COUNT(*),
-			CAST(SUM(de) AS BIGINT), MIN(de), MAX(de), CAST(SUM(neng) AS BIGINT), MIN(neng), MAX(neng),
-			CAST(SUM(qin) AS BIGINT), MIN(qin), MAX(qin), CAST(SUM(ji) AS BIGINT), MIN(ji), MAX(ji),
-			CAST(SUM(lian) AS BIGINT), MIN(lian), MAX(lian)
-		FROM ap_ratings WHERE cycle_id = ? AND party = 'mass' GROUP BY ratee_id, party
+	rows, err := q.Query(ctx, `SELECT ratee_id, 'mass', 0, 0, '', ratings,
+			de_sum, de_min, de_max, neng_sum, neng_min, neng_max, qin_sum, qin_min, qin_max,
+			ji_sum, ji_min, ji_max, lian_sum, lian_min, lian_max
+		FROM ap_mass_tallies WHERE cycle_id = ?
 		UNION ALL
 		SELECT ratee_id, party, id, rater_user_id, rater, 1, de, de, de, neng, neng, neng, qin, qin, qin, ji, ji, ji, lian, lian, lian
-		FROM ap_ratings WHERE cycle_id = ? AND party <> 'mass'`, cycleID, cycleID)
+		FROM ap_ratings WHERE cycle_id = ? AND party <> 'mass' AND rater_user_id IS NOT NULL`, cycleID, cycleID)
 	if err != nil {
 		return nil, nil, err
 	}

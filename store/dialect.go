@@ -51,6 +51,11 @@ type Dialect interface {
 	// match an existing one updates it by set (an ON CONFLICT … DO UPDATE SET clause, where
 	// excluded names the new row) instead. No two rows may share the conflict columns.
 	UpsertFunc(ctx context.Context, tx *Tx, table string, columns []string, conflict, set string, n int, fill func(i int, row []any)) error
+	// Least and Greatest are SQL expressions for the lesser and the greater of two values:
+	// SQLite's scalar MIN(a, b) and MAX(a, b), PostgreSQL's LEAST and GREATEST. a and b are SQL
+	// from the code, never from input.
+	Least(a, b string) string
+	Greatest(a, b string) string
 	beginWrite() string
 	beginRead() string
 }
@@ -61,6 +66,9 @@ func (sqliteDialect) Name() string               { return "sqlite" }
 func (sqliteDialect) Rebind(query string) string { return query }
 func (sqliteDialect) beginWrite() string         { return "BEGIN IMMEDIATE" }
 func (sqliteDialect) beginRead() string          { return "BEGIN" }
+
+func (sqliteDialect) Least(a, b string) string    { return "MIN(" + a + ", " + b + ")" }
+func (sqliteDialect) Greatest(a, b string) string { return "MAX(" + a + ", " + b + ")" }
 
 func (sqliteDialect) IsUniqueViolation(err error) bool {
 	return errors.Is(err, sqlite3.CONSTRAINT_UNIQUE) || errors.Is(err, sqlite3.CONSTRAINT_PRIMARYKEY)
@@ -246,6 +254,9 @@ func rebindDollar(query string) string {
 	}
 	return b.String()
 }
+
+func (postgresDialect) Least(a, b string) string    { return "LEAST(" + a + ", " + b + ")" }
+func (postgresDialect) Greatest(a, b string) string { return "GREATEST(" + a + ", " + b + ")" }
 
 func (postgresDialect) IsUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
