@@ -52,6 +52,7 @@ func (s *Service) PostApproved(ctx context.Context, p *auth.Principal, f *Approv
 	}
 	var res BulkResult
 	var problems map[int][]string
+	var grown map[string]int
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.DB().Dialect.Serialize(ctx, tx, ledgerGate); err != nil {
 			return err
@@ -66,7 +67,7 @@ func (s *Service) PostApproved(ctx context.Context, p *auth.Principal, f *Approv
 			return errs.Conflict("这些记录已经入账过（首笔交易 %d），不能重复入账", prior)
 		}
 		b := &bulkPosting{tx: tx, p: p, f: f, actor: p.Actor(), today: store.LocalDate(tx.Now()),
-			problems: map[int][]string{}, items: map[itemAt]*Item{}, settings: map[int64]Settings{}}
+			problems: map[int][]string{}, grown: map[string]int{}, items: map[itemAt]*Item{}, settings: map[int64]Settings{}}
 		if err := b.check(ctx); err != nil {
 			return err
 		}
@@ -77,7 +78,7 @@ func (s *Service) PostApproved(ctx context.Context, p *auth.Principal, f *Approv
 		if err := b.post(ctx); err != nil {
 			return err
 		}
-		res = b.result
+		res, grown = b.result, b.grown
 		if err := remember(ctx, tx, 0, key, hash, entityBulkPost, b.firstTx); err != nil {
 			return err
 		}
@@ -88,6 +89,11 @@ func (s *Service) PostApproved(ctx context.Context, p *auth.Principal, f *Approv
 	})
 	if errors.Is(err, errBatchRefused) {
 		return f.refuse(problems)
+	}
+	if err == nil {
+		// The next file's cap check, and every posting after, must be planned for the tables'
+		// new size.
+		s.db.RefreshStatistics(ctx, grown)
 	}
 	return res, err
 }
@@ -130,6 +136,7 @@ type bulkPosting struct {
 	settings map[int64]Settings // by community
 	order    []int32            // rows by passbook, then as in the file
 	result   BulkResult
+	grown    map[string]int // rows the earnings added, by table
 	firstTx  int64
 	lastTx   int64
 }

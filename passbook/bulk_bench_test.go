@@ -49,20 +49,8 @@ func benchPostApproved(b *testing.B, open func() *store.DB, rows int) {
 	w := buildBenchWorld(b, db, rows/10)
 	svc := NewService(db)
 	sys := auth.System()
-	set := DefaultSettings
-	set.DepositExpiry = "year_end"
-	if _, err := svc.SetSettings(ctx, sys, 1, set); err != nil {
-		b.Fatal(err)
-	}
-	hours := ItemTerms{Name: "志愿服务", Category: "志愿服务", Points: 2, Unit: UnitHour, MaxPerClaim: 4, ValidFrom: "2026-01-01"}
-	patrol := ItemTerms{Name: "治安巡逻", Category: "维护社会稳定", Points: 1, Unit: UnitOccasion, MaxPerClaim: 1, CapMonth: 20, ValidFrom: "2026-01-01"}
-	litter := ItemTerms{Name: "乱扔垃圾", Category: CategoryDeduction, Points: -1, Unit: UnitOccasion, MaxPerClaim: 1, ValidFrom: "2026-01-01"}
-	for code, terms := range map[string]ItemTerms{"V01": hours, "P01": patrol, "K01": litter} {
-		if _, err := svc.CreateItem(ctx, sys, ItemInput{OrgID: 1, Code: code, ItemTerms: terms}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	file := benchApprovedFile(rows, w.passbooks)
+	benchCatalog(b, svc)
+	file := benchApprovedFile(rows, w.passbooks, 0)
 
 	honor, deposit := benchBalances(b, db)
 	var res BulkResult
@@ -104,6 +92,25 @@ func benchPostApproved(b *testing.B, open func() *store.DB, rows int) {
 	}
 }
 
+// benchCatalog gives the world's prefecture deposits expiring at the end of the year and three
+// items: hours of 志愿服务, capped patrols and a deduction.
+func benchCatalog(b *testing.B, svc *Service) {
+	sys := auth.System()
+	set := DefaultSettings
+	set.DepositExpiry = "year_end"
+	if _, err := svc.SetSettings(ctx, sys, 1, set); err != nil {
+		b.Fatal(err)
+	}
+	hours := ItemTerms{Name: "志愿服务", Category: "志愿服务", Points: 2, Unit: UnitHour, MaxPerClaim: 4, ValidFrom: "2026-01-01"}
+	patrol := ItemTerms{Name: "治安巡逻", Category: "维护社会稳定", Points: 1, Unit: UnitOccasion, MaxPerClaim: 1, CapMonth: 20, ValidFrom: "2026-01-01"}
+	litter := ItemTerms{Name: "乱扔垃圾", Category: CategoryDeduction, Points: -1, Unit: UnitOccasion, MaxPerClaim: 1, ValidFrom: "2026-01-01"}
+	for code, terms := range map[string]ItemTerms{"V01": hours, "P01": patrol, "K01": litter} {
+		if _, err := svc.CreateItem(ctx, sys, ItemInput{OrgID: 1, Code: code, ItemTerms: terms}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func benchBalances(b *testing.B, db *store.DB) (honor, deposit int64) {
 	err := db.QueryRow(ctx, `SELECT COALESCE(SUM(CASE WHEN kind = 'honor' THEN balance END), 0),
 		COALESCE(SUM(CASE WHEN kind = 'deposit' THEN balance END), 0) FROM pb_accounts`).Scan(&honor, &deposit)
@@ -113,9 +120,10 @@ func benchBalances(b *testing.B, db *store.DB) (honor, deposit int64) {
 	return honor, deposit
 }
 
-// benchApprovedFile is a CSV of n approved claims over the passbooks P00000001… in random order.
-func benchApprovedFile(n, passbooks int) []byte {
-	rng := rand.New(rand.NewPCG(3, 5))
+// benchApprovedFile is a CSV of n approved claims over the passbooks P00000001… in random order,
+// a different file for each seed.
+func benchApprovedFile(n, passbooks int, seed uint64) []byte {
+	rng := rand.New(rand.NewPCG(3+seed, 5))
 	var buf bytes.Buffer
 	buf.WriteString("存折号,身份证号,事项编码,日期,数量,备注\n")
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -123,6 +123,7 @@ func (b *bulkPosting) bookEarnings(ctx context.Context, rows []int32) error {
 	if err != nil {
 		return err
 	}
+	b.grown["pb_transactions"], b.grown["pb_claims"], b.grown["pb_claim_events"] = n, n, n
 	if err := b.writeEntries(ctx, rows, txIDs, community); err != nil {
 		return err
 	}
@@ -148,6 +149,7 @@ func (b *bulkPosting) writeEntries(ctx context.Context, rows []int32, txIDs []in
 			legs += 2
 		}
 	}
+	b.grown["pb_entries"] = legs
 	var (
 		r, leg         int // the row and its leg the next entry is
 		current        int64
@@ -212,6 +214,7 @@ func (b *bulkPosting) writeLots(ctx context.Context, rows []int32, txIDs []int64
 		open[expires] = len(lots)
 		lots = append(lots, lot{e.book.ID, txIDs[k], e.fen, expires})
 	}
+	b.grown["pb_deposit_lots"] = len(lots)
 	return b.tx.DB().Dialect.CopyFunc(ctx, b.tx, "pb_deposit_lots", []string{"passbook_id", "tx_id", "amount", "remaining", "expires_on"},
 		len(lots), func(i int, v []any) {
 			l := lots[i]
