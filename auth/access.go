@@ -194,6 +194,12 @@ func (p *Principal) CanGrant(role Role, orgPath string) bool {
 	return true
 }
 
+// IsStaff reports whether p works on others' records: the system, or a grant of a role that
+// is not limited to one's own.
+func (p *Principal) IsStaff() bool {
+	return p.system || slices.ContainsFunc(p.Grants, func(g Grant) bool { return !g.Role.SelfOnly })
+}
+
 // Scope is where p may exercise perm.
 func (p *Principal) Scope(perm Permission) Scope {
 	if p.system {

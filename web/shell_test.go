@@ -306,3 +306,13 @@ func TestOrgAndPersonFormsRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+// API tokens are for staff wiring up other systems; a retiree's phone menu does without them.
+func TestTokensLinkIsForStaffOnly(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		h.account(t, "laodangyuan", auth.RoleMember, h.c1, h.zhangsan.ID)
+		h.account(t, "shenhe", auth.RoleReviewer, h.c1, 0)
+		wantNoText(t, "a member's home", h.login(t, "laodangyuan").get("/"), `href="/tokens"`)
+		wantText(t, "a reviewer's home", h.login(t, "shenhe").get("/"), `href="/tokens"`)
+	})
+}
