@@ -91,7 +91,8 @@ func Append(ctx context.Context, tx *store.Tx, actor Actor, ev Event) error {
 		Summary: summary, ClientIP: actor.IP, PrevHash: prev.String, Chain: chain,
 	}
 	r.Hash = r.computeHash()
-	_, err = tx.Exec(ctx, `INSERT INTO audit_log
+	// Nothing in the use case reads the record back: on PostgreSQL it goes with the commit.
+	err = tx.Defer(ctx, `INSERT INTO audit_log
 		(id, at, actor_id, actor, action, entity_type, entity_id, org_id, summary, client_ip, prev_hash, hash, chain)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, store.FormatTime(r.At), nullID(r.ActorID), r.Actor, r.Action, r.EntityType,

@@ -331,9 +331,8 @@ func insertPhotos(ctx context.Context, tx *store.Tx, claimID int64, photos []Pho
 }
 
 func addEvent(ctx context.Context, tx *store.Tx, claimID int64, actor audit.Actor, from, to, reason string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO pb_claim_events (claim_id, at, actor_id, actor, from_state, to_state, reason)
+	return tx.Defer(ctx, `INSERT INTO pb_claim_events (claim_id, at, actor_id, actor, from_state, to_state, reason)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, claimID, store.FormatTime(tx.Now()), nullID(actor.UserID), actor.Name, from, to, reason)
-	return err
 }
 
 const claimColumns = `c.id, c.org_id, o.name, o.path, c.passbook_id, pb.number, pb.person_id, pe.name,

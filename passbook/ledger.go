@@ -143,7 +143,7 @@ func book(ctx context.Context, tx *store.Tx, actor audit.Actor, b booking) (int6
 		entries = append(entries, id, l.account, string(l.asset), l.amount, balance)
 	}
 	if len(entries) > 0 {
-		if _, err := tx.Exec(ctx, `INSERT INTO pb_entries (tx_id, account_id, asset, amount, balance_after) VALUES `+
+		if err := tx.Defer(ctx, `INSERT INTO pb_entries (tx_id, account_id, asset, amount, balance_after) VALUES `+
 			valueRows(len(entries)/5, 5), entries...); err != nil {
 			return 0, err
 		}
@@ -227,9 +227,8 @@ func addPoints(ctx context.Context, tx *store.Tx, passbookID, orgID int64, date 
 	for _, period := range periods {
 		args = append(args, period, passbookID, orgID, points)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO pb_points_totals (period, passbook_id, org_id, points) VALUES `+valueRows(len(periods), 4)+`
+	return tx.Defer(ctx, `INSERT INTO pb_points_totals (period, passbook_id, org_id, points) VALUES `+valueRows(len(periods), 4)+`
 		ON CONFLICT (period, passbook_id) DO UPDATE SET points = pb_points_totals.points + excluded.points`, args...)
-	return err
 }
 
 // orgAccounts are a community's four ledger accounts.

@@ -17,9 +17,8 @@ func addLot(ctx context.Context, tx *store.Tx, passbookID, txID, amount int64, e
 	if expiresOn != "" {
 		exp = expiresOn
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO pb_deposit_lots (passbook_id, tx_id, amount, remaining, expires_on)
+	return tx.Defer(ctx, `INSERT INTO pb_deposit_lots (passbook_id, tx_id, amount, remaining, expires_on)
 		VALUES (?, ?, ?, ?, ?)`, passbookID, txID, amount, amount, exp)
-	return err
 }
 
 // drawLots takes amount from a passbook's open lots, the one expiring first first (lots that

@@ -267,7 +267,7 @@ func (d postgresDialect) Serialize(ctx context.Context, tx *Tx, lock int64) erro
 	if tx.locks[lock] {
 		return nil
 	}
-	if _, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lock^d.lockSalt); err != nil {
+	if _, err := tx.execPG(ctx, "SELECT pg_advisory_xact_lock($1)", lock^d.lockSalt); err != nil {
 		return err
 	}
 	tx.holds(lock, true)
@@ -279,7 +279,15 @@ func (d postgresDialect) TrySerialize(ctx context.Context, tx *Tx, lock int64) (
 		return true, nil
 	}
 	var got bool
-	err := tx.conn.QueryRowContext(ctx, "SELECT pg_try_advisory_xact_lock($1)", lock^d.lockSalt).Scan(&got)
+	const try = "SELECT pg_try_advisory_xact_lock($1)"
+	var err error
+	if len(tx.pending) == 0 {
+		err = tx.conn.QueryRowContext(ctx, try, lock^d.lockSalt).Scan(&got)
+	} else {
+		err = tx.send(ctx, func(b *pgx.Batch) {
+			b.Queue(try, lock^d.lockSalt).QueryRow(func(row pgx.Row) error { return row.Scan(&got) })
+		})
+	}
 	if got {
 		tx.holds(lock, true)
 	}
@@ -290,7 +298,7 @@ func (d postgresDialect) SerializeShared(ctx context.Context, tx *Tx, lock int64
 	if _, held := tx.locks[lock]; held {
 		return nil
 	}
-	if _, err := tx.conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1)", lock^d.lockSalt); err != nil {
+	if _, err := tx.execPG(ctx, "SELECT pg_advisory_xact_lock_shared($1)", lock^d.lockSalt); err != nil {
 		return err
 	}
 	tx.holds(lock, false)
@@ -307,7 +315,7 @@ func (tx *Tx) holds(lock int64, alone bool) {
 
 func (postgresDialect) NextID(ctx context.Context, tx *Tx, table string) (int64, error) {
 	var id int64
-	err := tx.conn.QueryRowContext(ctx, "SELECT nextval(pg_get_serial_sequence($1, 'id'))", table).Scan(&id)
+	err := tx.QueryRow(ctx, "SELECT nextval(pg_get_serial_sequence(?, 'id'))", table).Scan(&id)
 	return id, err
 }
 
@@ -318,7 +326,7 @@ func (postgresDialect) NextIDSQL(table string) string {
 // ReserveIDs on PostgreSQL draws from the table's identity sequence, which other sessions share:
 // the ids are unique and increasing but need not be consecutive. COPY writes them as given.
 func (postgresDialect) ReserveIDs(ctx context.Context, tx *Tx, table string, n int) ([]int64, error) {
-	rows, err := tx.conn.QueryContext(ctx, "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)", table, n)
+	rows, err := tx.Query(ctx, "SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)", table, n)
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +368,7 @@ func (d postgresDialect) UpsertFunc(ctx context.Context, tx *Tx, table string, c
 	scratch := "upsert_" + table
 	cols := strings.Join(columns, ", ")
 	create := fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT %s FROM %s WITH NO DATA", scratch, cols, table)
-	if _, err := tx.conn.ExecContext(ctx, create); err != nil {
+	if _, err := tx.execPG(ctx, create); err != nil {
 		return fmt.Errorf("store: upsert into %s: %w", table, err)
 	}
 	if err := d.CopyFunc(ctx, tx, scratch, columns, n, fill); err != nil {
@@ -370,7 +378,7 @@ func (d postgresDialect) UpsertFunc(ctx context.Context, tx *Tx, table string, c
 		fmt.Sprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s ON CONFLICT (%s) DO UPDATE SET %s", table, cols, cols, scratch, conflict, set),
 		"DROP TABLE " + scratch,
 	} {
-		if _, err := tx.conn.ExecContext(ctx, q); err != nil {
+		if _, err := tx.execPG(ctx, q); err != nil {
 			return fmt.Errorf("store: upsert into %s: %w", table, err)
 		}
 	}

@@ -361,6 +361,10 @@ type Tx struct {
 	// locks are the advisory locks the transaction holds on PostgreSQL, true when alone: a
 	// lock held is not asked for again.
 	locks map[int64]bool
+	// pending are the statements Defer queued on PostgreSQL; failed is the first error in
+	// sending them, after which the transaction can only roll back.
+	pending []deferred
+	failed  error
 }
 
 // conn is what a transaction runs statements on.
@@ -385,6 +389,9 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 		}
 		return st.ExecContext(ctx, args...)
 	}
+	if tx.db.IsPostgres() {
+		return tx.execPG(ctx, tx.db.Dialect.Rebind(query), args...)
+	}
 	return tx.conn.ExecContext(ctx, tx.db.Dialect.Rebind(query), args...)
 }
 
@@ -397,6 +404,9 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 		}
 		return st.QueryContext(ctx, args...)
 	}
+	if err := tx.flush(ctx); err != nil {
+		return nil, err
+	}
 	return tx.conn.QueryContext(ctx, tx.db.Dialect.Rebind(query), args...)
 }
 
@@ -405,7 +415,10 @@ func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 	if st, err := tx.cached(ctx, query); err == nil && st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	// Uncached, or a query that does not prepare: sql.Row then carries the same error.
+	// Uncached, or a query that does not prepare: sql.Row then carries the same error. After
+	// a failed send of deferred statements PostgreSQL refuses the query, the transaction being
+	// aborted, and the commit reports the cause.
+	tx.flush(ctx)
 	return tx.conn.QueryRowContext(ctx, tx.db.Dialect.Rebind(query), args...)
 }
 
@@ -512,10 +525,13 @@ func (tx *Tx) inTransaction(ctx context.Context, begin string, fn func(tx *Tx) e
 	}()
 	if err = fn(tx); err != nil {
 		done = true
+		if tx.failed != nil && !errors.Is(err, tx.failed) {
+			err = fmt.Errorf("%w (after a deferred statement failed: %w)", err, tx.failed)
+		}
 		return errors.Join(err, tx.rollback())
 	}
 	done = true
-	if _, err = tx.conn.ExecContext(context.WithoutCancel(ctx), "COMMIT"); err != nil {
+	if err = tx.commit(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("store: commit: %w", errors.Join(err, tx.rollback()))
 	}
 	return nil
@@ -524,6 +540,7 @@ func (tx *Tx) inTransaction(ctx context.Context, begin string, fn func(tx *Tx) e
 // rollback ends the transaction. It returns nil when it could, and when it could not it
 // discards the connection and returns driver.ErrBadConn.
 func (tx *Tx) rollback() error {
+	tx.pending = nil
 	if _, err := tx.conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
 		tx.raw.Raw(func(any) error { return driver.ErrBadConn })
 		return fmt.Errorf("store: rollback: %w: %w", err, driver.ErrBadConn)
@@ -536,6 +553,9 @@ func (tx *Tx) rollback() error {
 func (tx *Tx) Raw(fn func(driverConn any) error) error {
 	if tx.raw == nil {
 		return errors.New("store: no raw connection in a read transaction")
+	}
+	if err := tx.flush(context.Background()); err != nil {
+		return err
 	}
 	return tx.raw.Raw(func(dc any) error {
 		if c, ok := dc.(*stdlib.Conn); ok {
