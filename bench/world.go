@@ -185,6 +185,7 @@ func (w *world) people(ctx context.Context, db *store.DB, n int) error {
 		if err != nil {
 			return err
 		}
+		db.RefreshStatistics(ctx, map[string]int{"people": len(rows)}) // as the import does
 	}
 	rows, err := db.Query(ctx, `SELECT pe.id, pe.org_id FROM people pe WHERE pe.political_status = '中共党员' ORDER BY pe.id`)
 	if err != nil {

@@ -403,6 +403,9 @@ func (s *Service) insertImported(ctx context.Context, p *auth.Principal, im *peo
 			Summary: map[string]any{"count": len(im.good), "orgs": counts},
 		})
 	})
+	if err == nil {
+		s.db.RefreshStatistics(ctx, map[string]int{"people": len(im.good)})
+	}
 	return uniqueConflict(s.db, err, "导入期间有人新增了相同身份证号的人员，未导入任何数据，请重新导入")
 }
 

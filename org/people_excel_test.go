@@ -131,6 +131,12 @@ func TestImportPeople(t *testing.T) {
 		if len(progress) == 0 || progress[len(progress)-1] != 3 {
 			t.Errorf("progress = %v, want to end at 3", progress)
 		}
+		if db.IsPostgres() {
+			counted := count(t, db, `SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('people')`)
+			if all := count(t, db, `SELECT COUNT(*) FROM people`); counted != all {
+				t.Errorf("people's statistics count %d rows after the import, the table has %d", counted, all)
+			}
+		}
 		for _, c := range []struct {
 			number, name, gender, mobile, joined string
 			orgID                                int64
