@@ -18,9 +18,11 @@ type deferred struct {
 
 // Defer runs a statement whose outcome the use case does not read (a history line, ledger
 // entries, an audit record) at the latest moment that keeps its order among the others. On
-// PostgreSQL it is queued and goes to the server with the transaction's next Exec, lock or
-// commit, in one round trip: a posting's last seven statements and its commit used to take
-// seven. SQLite, in process, has no round trips to save and runs it at once.
+// PostgreSQL it is queued and goes to the server with the transaction's next statement or its
+// commit, in one round trip with an Exec, a lock or the commit: the last nine statements of
+// an approval that posts (totals, entries, lot, claim, history line, audit lock, chain head,
+// audit record, commit) took nine round trips and take four. Serialize and SerializeShared
+// queue their locks the same way. SQLite, in process, has no round trips to save and runs it at once.
 //
 // A queued statement that fails fails the call that sent it, or the commit; the transaction
 // then rolls back, as for any failed statement. A Query or QueryRow sends what is queued

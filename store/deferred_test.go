@@ -91,3 +91,34 @@ func TestDeferredStatements(t *testing.T) {
 		})
 	}, testSchema)
 }
+
+// Serialize queues its lock for the next statement: from then on the lock is held, and a
+// second transaction cannot take it.
+func TestDeferredLocksAreHeldFromTheNextStatement(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Postgres(t, testSchema)
+	for _, shared := range []bool{false, true} {
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			take := db.Dialect.Serialize
+			if shared {
+				take = db.Dialect.SerializeShared
+			}
+			if err := take(ctx, tx, 7); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE things SET n = n WHERE name = ?`, "none"); err != nil {
+				return err
+			}
+			return db.Write(ctx, func(other *store.Tx) error {
+				got, err := db.Dialect.TrySerialize(ctx, other, 7)
+				if err == nil && got {
+					t.Errorf("shared %v: a second transaction took the lock the first holds", shared)
+				}
+				return err
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

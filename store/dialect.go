@@ -23,14 +23,16 @@ type Dialect interface {
 	Rebind(query string) string
 	// IsUniqueViolation reports whether err is a unique-constraint failure.
 	IsUniqueViolation(err error) bool
-	// Serialize blocks until no other transaction holds the named lock, and holds it until the
-	// transaction ends. SQLite's single writer already serialises every write.
+	// Serialize makes the transaction wait until no other holds the named lock, and hold it
+	// until it ends. On PostgreSQL the lock is taken with the transaction's next statement (see
+	// Tx.Defer); SQLite's single writer already serialises every write.
 	Serialize(ctx context.Context, tx *Tx, lock int64) error
 	// TrySerialize takes the named lock if it is free, holding it until the transaction ends,
 	// and reports whether it did.
 	TrySerialize(ctx context.Context, tx *Tx, lock int64) (bool, error)
-	// SerializeShared blocks while another transaction holds the named lock through Serialize,
-	// and keeps it from doing so until the transaction ends; any number may share it.
+	// SerializeShared makes the transaction wait while another holds the named lock through
+	// Serialize, and keeps it from doing so until the transaction ends; any number may share
+	// it. Taken, like Serialize's, with the next statement.
 	SerializeShared(ctx context.Context, tx *Tx, lock int64) error
 	// NextID draws the next id of a table whose id the database generates, for a row that
 	// must know its id before it is written.
@@ -267,9 +269,8 @@ func (d postgresDialect) Serialize(ctx context.Context, tx *Tx, lock int64) erro
 	if tx.locks[lock] {
 		return nil
 	}
-	if _, err := tx.execPG(ctx, "SELECT pg_advisory_xact_lock($1)", lock^d.lockSalt); err != nil {
-		return err
-	}
+	// Taken with the transaction's next statement: nothing reads or writes in between.
+	tx.pending = append(tx.pending, deferred{"SELECT pg_advisory_xact_lock($1)", []any{lock ^ d.lockSalt}})
 	tx.holds(lock, true)
 	return nil
 }
@@ -298,9 +299,7 @@ func (d postgresDialect) SerializeShared(ctx context.Context, tx *Tx, lock int64
 	if _, held := tx.locks[lock]; held {
 		return nil
 	}
-	if _, err := tx.execPG(ctx, "SELECT pg_advisory_xact_lock_shared($1)", lock^d.lockSalt); err != nil {
-		return err
-	}
+	tx.pending = append(tx.pending, deferred{"SELECT pg_advisory_xact_lock_shared($1)", []any{lock ^ d.lockSalt}})
 	tx.holds(lock, false)
 	return nil
 }
